@@ -1,0 +1,30 @@
+// Two tiers: unit specs beside the code (fakes only) and e2e/integration suites in test/ (real Postgres/Redis).
+// The Swagger CLI plugin runs as a ts-jest AST transformer so the OpenAPI document in tests equals the built one.
+const tsJest = [
+  'ts-jest',
+  {
+    tsconfig: 'tsconfig.json',
+    astTransformers: {
+      before: ['<rootDir>/test/support/swagger-transformer.js'],
+    },
+  },
+];
+
+const common = {
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  transform: { '^.+\\.ts$': tsJest },
+  testEnvironment: 'node',
+};
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', rootDir: '.', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      rootDir: '.',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      testTimeout: 60000,
+    },
+  ],
+};

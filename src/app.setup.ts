@@ -1,0 +1,60 @@
+import type { INestApplication } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { API_KEY_SCHEME, BEARER_SCHEME } from './common/decorators';
+import { bodyParserErrorMapper, requestIdMiddleware } from './common/request-id.middleware';
+import { createValidationPipe } from './common/validation';
+import type { AppConfig } from './config/app.config';
+
+export const API_PREFIX = 'api/v1';
+
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Modelport API')
+    .setDescription(
+      'Upload ONNX models, version and share them, run predictions with a login token or an API key, ' +
+        'and receive signed webhooks. Errors always have the shape {statusCode, error, message, code, requestId}.',
+    )
+    .setVersion('1.0.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, API_KEY_SCHEME)
+    .build();
+  return SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (_controllerKey: string, methodKey: string) => methodKey,
+  });
+}
+
+/** Everything main.ts and the tests share: middleware order, pipes, filters, prefix and Swagger. */
+export function configureApp(app: NestExpressApplication): NestExpressApplication {
+  const config = app.get(ConfigService<AppConfig, true>);
+  const limits = config.get('limits', { infer: true });
+  app.useLogger(app.get(Logger));
+  app.set('trust proxy', 'loopback');
+  app.disable('x-powered-by');
+  // Request ids first, so even a body that fails to parse gets one.
+  app.use(requestIdMiddleware);
+  app.use(
+    helmet({
+      // Swagger UI needs inline scripts and styles on /docs.
+      contentSecurityPolicy: false,
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.useBodyParser('json', { limit: limits.jsonBodyBytes });
+  app.use(bodyParserErrorMapper);
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.enableShutdownHooks();
+  const document = buildOpenApiDocument(app);
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: true },
+    customSiteTitle: 'Modelport API',
+  });
+  return app;
+}

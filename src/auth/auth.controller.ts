@@ -1,0 +1,54 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthContext } from '../common/auth-context';
+import { ApiAuth, Auth, LoginTokenOnly, Public } from '../common/decorators';
+import { ChangePasswordDto } from '../users/dto/user.dto';
+import { AuthService } from './auth.service';
+import { AuthResponseDto, LoginDto, RefreshDto, RegisterDto } from './dto/auth.dto';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @Post('register')
+  @ApiOperation({ operationId: 'register', summary: 'Create an account with e-mail and password' })
+  register(@Body() dto: RegisterDto): Promise<AuthResponseDto> {
+    return this.auth.register(dto);
+  }
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'login', summary: 'Sign in with e-mail and password' })
+  login(@Body() dto: LoginDto): Promise<AuthResponseDto> {
+    return this.auth.login(dto);
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(200)
+  @ApiOperation({ operationId: 'refreshToken', summary: 'Trade a refresh token (once) for a new token pair' })
+  refresh(@Body() dto: RefreshDto): Promise<AuthResponseDto> {
+    return this.auth.refresh(dto.refreshToken);
+  }
+}
+
+@ApiTags('users')
+@ApiAuth()
+@Controller('users/me/password')
+export class PasswordController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Post()
+  @HttpCode(200)
+  @LoginTokenOnly()
+  @ApiOperation({
+    operationId: 'changePassword',
+    summary: 'Change your password (needs the current one); signs out every other session',
+  })
+  changePassword(@Auth() auth: AuthContext, @Body() dto: ChangePasswordDto): Promise<AuthResponseDto> {
+    return this.auth.changePassword(auth.user, dto);
+  }
+}

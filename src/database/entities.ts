@@ -1,0 +1,9 @@
+import { ApiKey } from '../api-keys/api-key.entity';
+import { ModelShare } from '../model-shares/model-share.entity';
+import { Model } from '../models/model.entity';
+import { Prediction } from '../predictions/prediction.entity';
+import { User } from '../users/user.entity';
+import { Webhook } from '../webhooks/webhook.entity';
+
+/** Every entity, listed explicitly so discovery works the same under ts-jest, ts-node and compiled JS. */
+export const ENTITIES = [User, Model, Prediction, ApiKey, Webhook, ModelShare];

@@ -1,0 +1,10 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261126111706_initial_schema } from './Migration20261126111706_initial_schema';
+
+/**
+ * Every migration, in order. Listed explicitly (not globbed) so they run the same from ts-jest and compiled JS.
+ * A migration made with `npm run db:migration:create` must be added here.
+ */
+export const MIGRATIONS: MigrationObject[] = [
+  { name: 'Migration20261126111706_initial_schema', class: Migration20261126111706_initial_schema },
+];

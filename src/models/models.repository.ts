@@ -1,0 +1,4 @@
+import { EntityRepository } from '@mikro-orm/postgresql';
+import type { Model } from './model.entity';
+
+export class ModelsRepository extends EntityRepository<Model> {}

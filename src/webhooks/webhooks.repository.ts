@@ -1,0 +1,4 @@
+import { EntityRepository } from '@mikro-orm/postgresql';
+import type { Webhook } from './webhook.entity';
+
+export class WebhooksRepository extends EntityRepository<Webhook> {}
