@@ -10,6 +10,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
+import { ModelSharesModule } from './model-shares/model-shares.module';
 import { buildLoggerOptions } from './config/logger.options';
 
 @Module({})
@@ -35,6 +36,7 @@ export class AppModule {
         AuthModule,
         ApiKeysModule,
         AdminModule,
+        ModelSharesModule,
       ],
     };
   }
