@@ -1,0 +1,140 @@
+import { AppError } from '../common/app-error';
+import { TensorSpec } from './inference.types';
+import {
+  assertValidJsonSchema,
+  compileInputValidator,
+  deriveInputSchema,
+  deriveOutputSchema,
+  JSON_SCHEMA_DIALECT,
+} from './json-schema';
+
+const spec = (
+  name: string,
+  elementType: TensorSpec['elementType'],
+  shape: TensorSpec['shape'],
+): TensorSpec => ({
+  name,
+  elementType,
+  shape,
+});
+
+describe('deriveInputSchema', () => {
+  it('is a draft-07 object with every input required and nothing else', () => {
+    const schema = deriveInputSchema([spec('x', 'int32', ['batch', 2]), spec('y', 'float32', ['batch', 2])]);
+    expect(schema).toMatchObject({
+      $schema: JSON_SCHEMA_DIALECT,
+      type: 'object',
+      required: ['x', 'y'],
+      additionalProperties: false,
+    });
+    const validate = compileInputValidator(schema);
+    expect(validate({ x: [[1, 2]], y: [[0.5, 1]] })).toBeNull();
+    expect(validate({ x: [[1, 2]] })).toBe('missing input "y"');
+    expect(validate({ x: [[1, 2]], y: [[1, 2]], z: 1 })).toBe('unknown input "z"');
+    expect(validate({ x: [[1, 2.5]], y: [[1, 2]] })).toBe('input "x" at [0][1]: must be integer');
+    expect(validate({ x: [], y: [[1, 2]] })).toBe('input "x": must NOT have fewer than 1 items');
+  });
+
+  it('lets a batch-of-1 model take N rows but pins the other fixed dims', () => {
+    const schema = deriveInputSchema([spec('input', 'float32', [1, 4])]);
+    const validate = compileInputValidator(schema);
+    expect(validate({ input: [[1, 2, 3, 4]] })).toBeNull();
+    expect(
+      validate({
+        input: [
+          [1, 2, 3, 4],
+          [5, 6, 7, 8],
+          [9, 10, 11, 12],
+        ],
+      }),
+    ).toBeNull();
+    expect(validate({ input: [[1, 2, 3]] })).toBe('input "input" at [0]: must NOT have fewer than 4 items');
+    expect(validate({ input: [[1, 2, 3, 4, 5]] })).toBe(
+      'input "input" at [0]: must NOT have more than 4 items',
+    );
+    expect(validate({ input: [[1, 2, 3, 'NaN']] })).toBe('input "input" at [0][3]: must be number');
+    expect(validate({ input: [1, 2, 3, 4] })).toBe('input "input" at [0]: must be array');
+  });
+
+  it('keeps a fixed leading dim other than 1 exact', () => {
+    const validate = compileInputValidator(deriveInputSchema([spec('input', 'float32', [4, 3])]));
+    expect(validate({ input: [[1, 2, 3]] })).toBe('input "input": must NOT have fewer than 4 items');
+  });
+
+  it('maps element types to JSON types', () => {
+    const validate = compileInputValidator(
+      deriveInputSchema([
+        spec('s', 'string', ['N']),
+        spec('b', 'bool', ['N']),
+        spec('u', 'uint8', ['N']),
+        spec('l', 'int64', ['N']),
+      ]),
+    );
+    expect(validate({ s: ['a'], b: [true], u: [255], l: [2 ** 40] })).toBeNull();
+    expect(validate({ s: [1], b: [true], u: [255], l: [1] })).toBe('input "s" at [0]: must be string');
+    expect(validate({ s: ['a'], b: [1], u: [255], l: [1] })).toBe('input "b" at [0]: must be boolean');
+    expect(validate({ s: ['a'], b: [true], u: [256], l: [1] })).toBe('input "u" at [0]: must be <= 255');
+    expect(validate({ s: ['a'], b: [true], u: [1], l: [0.5] })).toBe('input "l" at [0]: must be integer');
+  });
+});
+
+describe('deriveOutputSchema', () => {
+  it('describes ZipMap outputs as one {label: probability} object per row', () => {
+    const schema = deriveOutputSchema(
+      [spec('label', 'string', [1]), { name: 'probabilities', elementType: 'sequence', shape: [] }],
+      { batchOfOne: true, zipMaps: { probabilities: ['A', 'B'] } },
+    );
+    const validate = compileInputValidator(schema);
+    expect(
+      validate({
+        label: ['A', 'B'],
+        probabilities: [
+          { A: 1, B: 0 },
+          { A: 0.25, B: 0.75 },
+        ],
+      }),
+    ).toBeNull();
+    expect(validate({ label: ['A'], probabilities: [{ A: 1 }] })).toBe(
+      'input "probabilities" at [0]: must have required property \'B\'',
+    );
+  });
+});
+
+describe('compileInputValidator', () => {
+  it('reuses the compiled validator for an equal schema', () => {
+    const a = deriveInputSchema([spec('x', 'float32', ['N'])]);
+    const b = JSON.parse(JSON.stringify(a));
+    expect(compileInputValidator(a)({ x: [1] })).toBeNull();
+    expect(compileInputValidator(b)({ x: ['1'] })).toBe('input "x" at [0]: must be number');
+  });
+});
+
+describe('assertValidJsonSchema', () => {
+  it('accepts a valid schema, including uploader-written ones with formats', () => {
+    expect(() => assertValidJsonSchema(deriveInputSchema([spec('x', 'float32', ['N'])]))).not.toThrow();
+    expect(() =>
+      assertValidJsonSchema({
+        type: 'object',
+        properties: { when: { type: 'string', format: 'date-time' } },
+      }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    ['a non-object', [1, 2]],
+    ['null', null],
+    ['a bad type keyword', { type: 'tensor' }],
+    ['a bad minItems', { type: 'array', minItems: -1 }],
+    ['an unknown dialect', { $schema: 'https://example.com/not-a-dialect' }],
+    ['an unresolvable $ref', { $ref: '#/definitions/missing' }],
+  ])('refuses %s with INVALID_SCHEMA', (_what, schema) => {
+    let error: unknown;
+    try {
+      assertValidJsonSchema(schema);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('INVALID_SCHEMA');
+  });
+});
