@@ -41,7 +41,7 @@ export class UsersRepository extends EntityRepository<User> {
     if (filter.isActive !== undefined) where.isActive = filter.isActive;
     if (filter.isAdmin !== undefined) where.isAdmin = filter.isAdmin;
     const rows = await this.find(
-      { $and: [where, keysetWhere(page)] } as FilterQuery<User>,
+      { $and: [where, keysetWhere(page)] },
       { orderBy: { createdAt: 'desc', id: 'desc' }, limit: page.limit + 1 },
     );
     return toPage(rows, page.limit);
