@@ -270,7 +270,9 @@ export class OnnxRuntimeProvider implements InferenceProvider, OnModuleDestroy {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
+      // Fatal only: every error ORT logs is also thrown to us and reported with the request; its own log
+      // would go to stderr raw, around the service's structured logger.
+      logSeverityLevel: 4,
     });
   }
 
