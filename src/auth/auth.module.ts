@@ -7,11 +7,13 @@ import { AuthController, PasswordController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { TokenService } from './token.service';
+import { OAuthController } from './oauth/oauth.controller';
+import { OAUTH_PROVIDERS } from './oauth/oauth.providers';
 
 @Module({
   imports: [JwtModule.register({}), UsersModule, ApiKeysModule],
-  controllers: [AuthController, PasswordController],
-  providers: [AuthService, TokenService, { provide: APP_GUARD, useClass: AuthGuard }],
+  controllers: [AuthController, PasswordController, OAuthController],
+  providers: [AuthService, TokenService, { provide: APP_GUARD, useClass: AuthGuard }, ...OAUTH_PROVIDERS],
   exports: [AuthService, TokenService],
 })
 export class AuthModule {}

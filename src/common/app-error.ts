@@ -13,12 +13,14 @@ export type ErrorCode =
   | 'INVALID_MODEL_TYPE'
   | 'SHARE_WITH_SELF'
   | 'INVALID_WEBHOOK_TARGET'
+  | 'OAUTH_STATE_INVALID'
   // 401
   | 'UNAUTHENTICATED'
   | 'INVALID_CREDENTIALS'
   | 'INVALID_TOKEN'
   | 'INVALID_API_KEY'
   | 'USER_INACTIVE'
+  | 'OAUTH_FAILED'
   // 403
   | 'FORBIDDEN'
   | 'ADMIN_ONLY'
@@ -47,6 +49,8 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   // 500
   | 'INTERNAL'
+  // 502
+  | 'OAUTH_PROVIDER_ERROR'
   // 503
   | 'DEPENDENCY_UNAVAILABLE'
   // 504
@@ -61,12 +65,14 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case 'INVALID_MODEL_TYPE':
     case 'SHARE_WITH_SELF':
     case 'INVALID_WEBHOOK_TARGET':
+    case 'OAUTH_STATE_INVALID':
       return HttpStatus.BAD_REQUEST;
     case 'UNAUTHENTICATED':
     case 'INVALID_CREDENTIALS':
     case 'INVALID_TOKEN':
     case 'INVALID_API_KEY':
     case 'USER_INACTIVE':
+    case 'OAUTH_FAILED':
       return HttpStatus.UNAUTHORIZED;
     case 'FORBIDDEN':
     case 'ADMIN_ONLY':
@@ -96,6 +102,8 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
       return HttpStatus.TOO_MANY_REQUESTS;
     case 'INTERNAL':
       return HttpStatus.INTERNAL_SERVER_ERROR;
+    case 'OAUTH_PROVIDER_ERROR':
+      return HttpStatus.BAD_GATEWAY;
     case 'DEPENDENCY_UNAVAILABLE':
       return HttpStatus.SERVICE_UNAVAILABLE;
     case 'INFERENCE_TIMEOUT':

@@ -37,6 +37,11 @@ export interface AppConfig {
     github: OAuthProviderConfig | null;
     /** Where the browser is sent after a successful sign-in, tokens in the URL fragment. */
     redirectUrl: string;
+    /**
+     * Base of the callback URLs given to the providers: PUBLIC_URL when it is set, else null (taken from each
+     * request's protocol and host, X-Forwarded-* honoured from loopback proxies only).
+     */
+    callbackBaseUrl: string | null;
   };
   storageDir: string;
   limits: {
@@ -242,6 +247,7 @@ export function loadConfig(overrides: Env = {}): AppConfig {
       sessionCacheMaxCount: r.int('INFERENCE_CACHE_MAX_MODELS', 32, 1, 10_000),
       sessionCacheMaxBytes: r.int('INFERENCE_CACHE_MAX_BYTES', 512 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
       intraOpThreads: r.int('INFERENCE_INTRA_OP_THREADS', Math.max(1, Math.min(2, os.cpus().length)), 1, 256),
+      callbackBaseUrl: r.raw('PUBLIC_URL') ? publicUrl.replace(/\/+$/, '') : null,
       timeoutMs: r.int('INFERENCE_TIMEOUT_MS', 30_000, 1, 600_000),
     },
     webhooks: {
