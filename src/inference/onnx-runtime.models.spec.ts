@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./src/inference/testing/onnx-jest-environment.js
+ * @jest-environment ./src/inference/testing/onnx-jest-environment.ts
  */
 import * as path from 'node:path';
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./src/inference/testing/onnx-jest-environment.js
+ * @jest-environment ./src/inference/testing/onnx-jest-environment.ts
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';

@@ -95,7 +95,7 @@ function describeType(type: OnnxType | null): string {
       return `seq(${describeType(type.elem)})`;
     case 'map':
       return `map(${ONNX_DATA_TYPES[type.keyType] ?? type.keyType},${describeType(type.value)})`;
-    default:
+    case 'other':
       return 'unknown';
   }
 }
@@ -277,7 +277,7 @@ export class OnnxRuntimeProvider implements InferenceProvider, OnModuleDestroy {
   }
 
   protected runSession(session: InferenceSession, feeds: Feeds, fetches: string[]): Promise<RunOutputs> {
-    return session.run(feeds, fetches) as Promise<RunOutputs>;
+    return session.run(feeds, fetches);
   }
 
   // ---- loading and the session cache -----------------------------------------------------------------
@@ -529,7 +529,7 @@ export class OnnxRuntimeProvider implements InferenceProvider, OnModuleDestroy {
       if (!tensor) throw new AppError('INFERENCE_FAILED', `the engine returned no "${spec.name}" output`);
       output[spec.name] = zipMap
         ? zipMapRows(zipMap, tensor)
-        : decodeTensor(tensor.type, tensor.data as ArrayLike<unknown>, tensor.dims);
+        : decodeTensor(tensor.type, tensor.data, tensor.dims);
     }
     return output;
   }

@@ -164,20 +164,13 @@ function formatPath(indices: number[], depth: number): string {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  switch (typeof value) {
-    case 'string': {
-      const text = JSON.stringify(value);
-      return text.length > 40 ? `${text.slice(0, 37)}..."` : text;
-    }
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return String(value);
-    case 'object':
-      return 'an object';
-    default:
-      return typeof value;
+  if (typeof value === 'string') {
+    const text = JSON.stringify(value);
+    return text.length > 40 ? `${text.slice(0, 37)}..."` : text;
   }
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  return typeof value === 'object' ? 'an object' : typeof value;
 }
 
 /** First pass: the shape implied by following the first element down each level. */
