@@ -69,12 +69,19 @@ describe('OnnxRuntimeProvider on every model in shared/models', () => {
   describe.each(folders.filter((f) => !NOT_LOADABLE.has(f.name)).map((f) => [f.name, f] as const))(
     '%s',
     (name, folder) => {
-      it('inspects: schemas accept the cases and the declared inputs match the manifest', async () => {
+      it('inspects: inputs match the manifest, the derived schema accepts the cases and refuses a wrong rank', async () => {
         const inspection = await engine.inspect(readFileSync(folder.modelPath));
         const manifestInputs = (folder.manifest.inputs as Array<{ name: string }>).map((i) => i.name);
         expect(inspection.inputs.map((i) => i.name)).toEqual(manifestInputs);
         const validate = compileInputValidator(inspection.inputSchema);
         folder.cases.cases.forEach((_, i) => expect(validate(requestBody(folder, i))).toBeNull());
+        // One extra nesting level on the first input is a wrong rank for every model here.
+        const body = requestBody(folder, 0);
+        const [first] = Object.keys(body);
+        expect(validate({ ...body, [first]: [body[first]] })).toMatch(new RegExp(`^input "${first}"`));
+        await expect(
+          engine.predict({ id: name, filePath: folder.modelPath }, { ...body, [first]: [body[first]] }),
+        ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
       });
 
       it.each(folder.cases.cases.map((c, i) => [c.set, i] as const))(
