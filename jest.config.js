@@ -13,7 +13,8 @@ const tsJest = [
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   transform: { '^.+\\.ts$': tsJest },
-  testEnvironment: 'node',
+  // Shares the host's typed-array constructors with the native onnxruntime binding (see the file).
+  testEnvironment: '<rootDir>/src/inference/testing/onnx-jest-environment.ts',
 };
 
 module.exports = {
