@@ -54,11 +54,19 @@ export async function createTestDatabase(): Promise<{ name: string; url: string;
  * are isolated and can run in any order.
  */
 export async function createTestApp(
-  options: { env?: Record<string, string>; listen?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    listen?: boolean;
+    /** Boot a second instance of that app: same database, Redis prefix and storage (its close() leaves them be). */
+    sameStateAs?: TestApp;
+  } = {},
 ): Promise<TestApp> {
-  const db = await createTestDatabase();
-  const storageDir = mkdtempSync(path.join(tmpdir(), 'modelport-test-'));
-  const redisPrefix = `mptest:${db.name}`;
+  const shared = options.sameStateAs;
+  const db = shared
+    ? { name: shared.config.redisPrefix, url: shared.databaseUrl, drop: async () => undefined }
+    : await createTestDatabase();
+  const storageDir = shared ? shared.config.storageDir : mkdtempSync(path.join(tmpdir(), 'modelport-test-'));
+  const redisPrefix = shared ? shared.config.redisPrefix : `mptest:${db.name}`;
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -89,6 +97,7 @@ export async function createTestApp(
     orm: app.get(MikroORM),
     close: async () => {
       await app.close();
+      if (shared) return;
       await db.drop();
       rmSync(storageDir, { recursive: true, force: true });
       await deleteRedisKeys(`${redisPrefix}:*`);
