@@ -11,6 +11,9 @@ import { HealthModule } from './health/health.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { ModelSharesModule } from './model-shares/model-shares.module';
+import { InferenceModule } from './inference/inference.module';
+import { ModelsModule } from './models/models.module';
+import { StorageModule } from './storage/storage.module';
 import { buildLoggerOptions } from './config/logger.options';
 
 @Module({})
@@ -37,6 +40,9 @@ export class AppModule {
         ApiKeysModule,
         AdminModule,
         ModelSharesModule,
+        InferenceModule,
+        StorageModule,
+        ModelsModule,
       ],
     };
   }

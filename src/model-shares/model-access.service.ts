@@ -35,7 +35,7 @@ export class ModelAccessService {
     if (model.user.id === auth.user.id || auth.user.isAdmin) return 'owner';
     const share = await this.shares
       .createQueryBuilder('s')
-      .select('s.permission')
+      .select(['s.id', 's.permission']) // the id too: MikroORM cannot map a row without its primary key
       .join('s.model', 'm')
       .where({ sharedWithUser: auth.user.id, owner: model.user.id, model: { name: model.name } })
       .orderBy({ createdAt: 'asc' })
