@@ -89,6 +89,8 @@ async function userRow(t: TestApp, email: string) {
     | undefined;
 }
 
+jest.setTimeout(60_000);
+
 describe('OAuth sign-in with Google and GitHub against a real local OAuth server (e2e)', () => {
   let mock: OAuthMock;
   let t: TestApp;
