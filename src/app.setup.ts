@@ -5,12 +5,16 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { ErrorResponseDto } from './common/error-response.dto';
+import { completeOpenApiDocument } from './common/openapi-document';
 import { API_KEY_SCHEME, BEARER_SCHEME } from './common/decorators';
 import { bodyParserErrorMapper, requestIdMiddleware } from './common/request-id.middleware';
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/app.config';
 
 export const API_PREFIX = 'api/v1';
+/** Routes served outside the `/api/v1` prefix. */
+export const UNPREFIXED_ROUTES = ['health/live', 'health/ready', 'metrics'];
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -22,10 +26,15 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1.0.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, API_KEY_SCHEME)
+    // Relative, so Swagger UI and generated clients talk to whichever host serves the document.
+    .addServer('/', 'This server')
     .build();
-  return SwaggerModule.createDocument(app, config, {
+  config.info.license = { name: 'UNLICENSED' };
+  const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controllerKey: string, methodKey: string) => methodKey,
+    extraModels: [ErrorResponseDto],
   });
+  return completeOpenApiDocument(document);
 }
 
 /** Everything main.ts and the tests share: middleware order, pipes, filters, prefix and Swagger. */
@@ -46,7 +55,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   );
   app.useBodyParser('json', { limit: limits.jsonBodyBytes });
   app.use(bodyParserErrorMapper);
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
+  app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_ROUTES });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   app.enableShutdownHooks();

@@ -15,6 +15,7 @@ export class PageQueryDto {
   limit?: number;
 
   /** `nextCursor` of the previous page. */
+  @ApiPropertyOptional({ description: '`nextCursor` of the previous page', maxLength: 200 })
   @IsOptional()
   @IsString()
   @MaxLength(200)
