@@ -121,12 +121,16 @@ export class TokenService {
 
   /** Every token of this user issued before now stops working (password change). */
   async revokeAllFor(userId: string): Promise<void> {
+    const revokedAt = Date.now();
     await this.redis.set(
       this.keys.key('revoked-before', userId),
-      String(Date.now()),
+      String(revokedAt),
       'EX',
       this.jwtConfig.refreshTtlSeconds,
     );
+    // Tokens issued in the same millisecond count as revoked; let the clock move on so the pair issued right
+    // after a password change is not refused.
+    while (Date.now() <= revokedAt) await new Promise((resolve) => setTimeout(resolve, 1));
   }
 
   private async assertNotRevoked(userId: string, issuedAtMs: number): Promise<void> {
