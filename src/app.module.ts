@@ -8,6 +8,8 @@ import { AuthModule } from './auth/auth.module';
 import type { AppConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { ThrottleModule } from './throttle/throttle.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { ModelSharesModule } from './model-shares/model-shares.module';
@@ -35,6 +37,8 @@ export class AppModule {
           }),
         }),
         HealthModule,
+        MetricsModule,
+        ThrottleModule,
         UsersModule,
         AuthModule,
         ApiKeysModule,

@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import { mountBullBoard } from './admin/bull-board';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { ErrorResponseDto } from './common/error-response.dto';
 import { completeOpenApiDocument } from './common/openapi-document';
@@ -11,6 +12,7 @@ import { API_KEY_SCHEME, BEARER_SCHEME } from './common/decorators';
 import { bodyParserErrorMapper, requestIdMiddleware } from './common/request-id.middleware';
 import { createValidationPipe } from './common/validation';
 import type { AppConfig } from './config/app.config';
+import { MetricsService } from './metrics/metrics.service';
 
 export const API_PREFIX = 'api/v1';
 /** Routes served outside the `/api/v1` prefix. */
@@ -46,6 +48,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.disable('x-powered-by');
   // Request ids first, so even a body that fails to parse gets one.
   app.use(requestIdMiddleware);
+  app.use(app.get(MetricsService).httpMiddleware());
   app.use(
     helmet({
       // Swagger UI needs inline scripts and styles on /docs.
@@ -58,6 +61,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_ROUTES });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
+  mountBullBoard(app);
   app.enableShutdownHooks();
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, {

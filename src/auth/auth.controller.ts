@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthContext } from '../common/auth-context';
 import { ApiAuth, Auth, LoginTokenOnly, Public } from '../common/decorators';
 import { ChangePasswordDto } from '../users/dto/user.dto';
+import { ThrottleAuth } from '../throttle/throttle.decorators';
 import { AuthService } from './auth.service';
 import { AuthResponseDto, LoginDto, RefreshDto, RegisterDto } from './dto/auth.dto';
 
@@ -12,6 +13,7 @@ export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   @Public()
+  @ThrottleAuth()
   @Post('register')
   @ApiOperation({ operationId: 'register', summary: 'Create an account with e-mail and password' })
   register(@Body() dto: RegisterDto): Promise<AuthResponseDto> {
@@ -19,6 +21,7 @@ export class AuthController {
   }
 
   @Public()
+  @ThrottleAuth()
   @Post('login')
   @HttpCode(200)
   @ApiOperation({ operationId: 'login', summary: 'Sign in with e-mail and password' })

@@ -76,6 +76,9 @@ export async function createTestApp(
     STORAGE_DIR: storageDir,
     WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
     PORT: '0',
+    // Suites register many users and run many predictions; the throttle tests set low limits themselves.
+    THROTTLE_AUTH_PER_MINUTE: '1000000',
+    THROTTLE_PREDICTIONS_PER_MINUTE: '100000000',
     ...options.env,
   });
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
