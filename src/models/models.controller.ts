@@ -32,6 +32,7 @@ import type { ModelAccess } from '../model-shares/model-access.service';
 import { CurrentModel, RequireModelPermission } from '../model-shares/require-model-permission';
 import {
   CreateModelDto,
+  CreateModelVersionDto,
   ListModelsQueryDto,
   ModelPageDto,
   ModelResponseDto,
@@ -74,6 +75,31 @@ export class ModelsController {
     @Body() dto: CreateModelDto,
   ): Promise<ModelResponseDto> {
     return toModelResponse(await this.models.create(auth, file, dto));
+  }
+
+  @Post(':id/versions')
+  @RequireModelPermission('edit')
+  @UseInterceptors(ModelUploadInterceptor, FileInterceptor('file'))
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({ type: CreateModelVersionDto })
+  @ApiOperation({
+    operationId: 'uploadModelVersion',
+    summary: "Upload the next version of this model's name (owner or an edit share)",
+    description: 'Like uploadModel, but the name and the owner are those of the model in the path.',
+  })
+  @ApiCreatedResponse({ type: ModelResponseDto })
+  @ApiPayloadTooLargeResponse({ description: 'The file is over MAX_UPLOAD_BYTES', type: ErrorResponseDto })
+  @ApiUnsupportedMediaTypeResponse({ description: 'Not multipart/form-data', type: ErrorResponseDto })
+  @ApiUnprocessableEntityResponse({
+    description: 'Not ONNX, truncated, or does not load',
+    type: ErrorResponseDto,
+  })
+  async uploadVersion(
+    @CurrentModel() { model }: ModelAccess,
+    @UploadedFile() file: UploadedModelFile | undefined,
+    @Body() dto: CreateModelVersionDto,
+  ): Promise<ModelResponseDto> {
+    return toModelResponse(await this.models.createVersion(model, file, dto));
   }
 
   @Get()

@@ -1,5 +1,5 @@
 import type { QBFilterQuery } from '@mikro-orm/core';
-import { EntityManager, EntityRepository, FilterQuery } from '@mikro-orm/postgresql';
+import { EntityManager, EntityRepository } from '@mikro-orm/postgresql';
 import { keysetWhere, Page, PageQuery, toPage } from '../common/pagination';
 import type { Model, ModelStatus, ModelType } from './model.entity';
 
@@ -102,7 +102,7 @@ export class ModelsRepository extends EntityRepository<Model> {
   /** Every version of one owner's name, newest first. */
   async listVersions(userId: string, name: string, page: PageQuery): Promise<Page<Model>> {
     const rows = await this.find(
-      { $and: [{ user: userId, name }, keysetWhere(page)] } as FilterQuery<Model>,
+      { $and: [{ user: userId, name }, keysetWhere(page)] },
       {
         orderBy: { createdAt: 'desc', id: 'desc' },
         limit: page.limit + 1,

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/require-await -- the fakes implement async interfaces synchronously */
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AppError } from '../common/app-error';
@@ -9,6 +10,7 @@ import type { CreateModelDto } from './dto/model.dto';
 import type { Model } from './model.entity';
 import { modelTypeFromProducer } from './model-rules';
 import type { ModelsRepository, NewModel } from './models.repository';
+import { WebhookEventsService } from '../events/webhook-events.service';
 import { ModelsService } from './models.service';
 
 class FakeStorage extends StorageService {
@@ -141,7 +143,9 @@ describe('ModelsService', () => {
     repo = new FakeModelsRepository();
     storage = new FakeStorage();
     inference = new FakeInference();
-    service = new ModelsService(repo as unknown as ModelsRepository, storage, inference);
+    service = new ModelsService(repo as unknown as ModelsRepository, storage, inference, {
+      record: async () => 'event-id',
+    } as unknown as WebhookEventsService);
   });
 
   async function expectAppError(promise: Promise<unknown>, code: string): Promise<AppError> {
@@ -214,6 +218,13 @@ describe('ModelsService', () => {
       expect(versions).toEqual([1, 2, 3]);
       expect((await service.create(bob, file(), form())).version).toBe(1);
       expect((await service.create(alice, file(), form({ name: 'other' }))).version).toBe(1);
+    });
+
+    it("adds a version of another owner's model under that owner and name", async () => {
+      const v1 = await service.create(alice, file(), form());
+      const v2 = await service.createVersion(v1, file('next'), {});
+      expect(v2).toMatchObject({ name: 'iris', version: 2, user: { id: 'user-alice' } });
+      await expectAppError(service.createVersion(v1, undefined, {}), 'VALIDATION_FAILED');
     });
 
     it('numbers under the name lock and stores under the file lock, newest created last', async () => {

@@ -3,10 +3,16 @@ import type { Readable } from 'node:stream';
 import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
 import { Page, toPageQuery, PageQueryDto } from '../common/pagination';
+import { WebhookEventsService } from '../events/webhook-events.service';
 import { INFERENCE_PROVIDER, InferenceProvider } from '../inference/inference.types';
 import { assertValidJsonSchema } from '../inference/json-schema';
 import { modelFilePath, StorageService, StoredFile } from '../storage/storage.service';
-import type { CreateModelDto, ListModelsQueryDto, UpdateModelDto } from './dto/model.dto';
+import type {
+  CreateModelDto,
+  CreateModelVersionDto,
+  ListModelsQueryDto,
+  UpdateModelDto,
+} from './dto/model.dto';
 import type { Model } from './model.entity';
 import {
   assertJsonObject,
@@ -47,6 +53,7 @@ export class ModelsService {
     private readonly models: ModelsRepository,
     private readonly storage: StorageService,
     @Inject(INFERENCE_PROVIDER) private readonly inference: InferenceProvider,
+    private readonly events: WebhookEventsService,
   ) {}
 
   /**
@@ -55,14 +62,30 @@ export class ModelsService {
    * left behind when any step fails.
    */
   async create(auth: AuthContext, file: UploadedModelFile | undefined, dto: CreateModelDto): Promise<Model> {
-    if (!file || !Buffer.isBuffer(file.buffer)) {
-      throw new AppError(
-        'VALIDATION_FAILED',
-        'file is required: send the ONNX file in the multipart field "file"',
-      );
-    }
-    if (file.buffer.length === 0) throw new AppError('VALIDATION_FAILED', 'file is empty');
+    assertUploadedFile(file);
     assertValidModelName(dto.name);
+    return this.addVersion(auth.user.id, dto.name, file, dto);
+  }
+
+  /**
+   * The next version of an existing model's name, uploaded by anyone with `edit` on it: the new row belongs to
+   * the model's owner, so their shares (which cover every version of the name) apply to it too.
+   */
+  async createVersion(
+    model: Model,
+    file: UploadedModelFile | undefined,
+    dto: CreateModelVersionDto,
+  ): Promise<Model> {
+    assertUploadedFile(file);
+    return this.addVersion(model.user.id, model.name, file, dto);
+  }
+
+  private async addVersion(
+    userId: string,
+    name: string,
+    file: UploadedModelFile,
+    dto: CreateModelVersionDto,
+  ): Promise<Model> {
     if (dto.modelType !== undefined && !isModelType(dto.modelType))
       resolveModelType(dto.modelType, undefined);
     const inputSchema = parseJsonField('inputSchema', dto.inputSchema);
@@ -77,19 +100,18 @@ export class ModelsService {
     const modelMetadata: Record<string, unknown> = { ...inspection.metadata, sha256: inspection.sha256 };
     if (metadata !== undefined) modelMetadata[USER_METADATA_KEY] = metadata;
 
-    const userId = auth.user.id;
     const filePath = modelFilePath(inspection.sha256);
     let stored: StoredFile | undefined;
     try {
-      return await this.models.transactional(async () => {
-        await this.models.lockName(userId, dto.name);
-        const latest = await this.models.latestVersion(userId, dto.name);
+      return await this.models.transactional(async (tx) => {
+        await this.models.lockName(userId, name);
+        const latest = await this.models.latestVersion(userId, name);
         // The file's lock keeps a concurrent delete of its last other user from removing it under us.
         await this.models.lockFile(filePath);
         stored = await this.storage.save(file.buffer);
-        return this.models.insertModel({
+        const created = await this.models.insertModel({
           userId,
-          name: dto.name,
+          name,
           version: (latest?.version ?? 0) + 1,
           modelType,
           description: dto.description ?? null,
@@ -101,6 +123,8 @@ export class ModelsService {
           // Strictly after the previous version, so "newest first" is also "highest version first".
           createdAt: new Date(Math.max(Date.now(), (latest?.createdAt.getTime() ?? 0) + 1)),
         });
+        await this.events.record(tx, { type: 'model.created', userId, modelId: created.id, data: modelEventData(created) });
+        return created;
       });
     } catch (err) {
       if (stored?.created) await this.removeFileIfUnused(stored.relativePath);
@@ -123,17 +147,22 @@ export class ModelsService {
    * inference session, so the next prediction sees the change.
    */
   async update(model: Model, dto: UpdateModelDto): Promise<Model> {
-    if (dto.inputSchema !== undefined) assertSchema('inputSchema', dto.inputSchema);
-    if (dto.outputSchema !== undefined) assertSchema('outputSchema', dto.outputSchema);
+    if (dto.inputSchema) assertSchema('inputSchema', dto.inputSchema);
+    if (dto.outputSchema) assertSchema('outputSchema', dto.outputSchema);
+    // null restores the schema derived from the file, which is read and inspected again for it.
+    const derived =
+      dto.inputSchema === null || dto.outputSchema === null
+        ? await this.inference.inspect(await this.storage.read(model.filePath))
+        : undefined;
     let evict = false;
-    await this.models.transactional(async () => {
+    await this.models.transactional(async (tx) => {
       if (dto.description !== undefined) model.description = dto.description;
       if (dto.inputSchema !== undefined) {
-        model.inputSchema = dto.inputSchema;
+        model.inputSchema = dto.inputSchema ?? derived!.inputSchema;
         evict = true;
       }
       if (dto.outputSchema !== undefined) {
-        model.outputSchema = dto.outputSchema;
+        model.outputSchema = dto.outputSchema ?? derived!.outputSchema;
         evict = true;
       }
       if (dto.metadata !== undefined) {
@@ -147,6 +176,13 @@ export class ModelsService {
         model.status = dto.status;
       }
       await this.models.save(model);
+      const changed = Object.keys(dto).filter((key) => dto[key as keyof UpdateModelDto] !== undefined);
+      await this.events.record(tx, {
+        type: 'model.updated',
+        userId: model.user.id,
+        modelId: model.id,
+        data: { ...modelEventData(model), changed },
+      });
     });
     if (evict) this.inference.evict(model.id);
     return model;
@@ -159,7 +195,9 @@ export class ModelsService {
 
   /** Deletes the row (its shares and predictions go with it), the cached session, and the file if now unused. */
   async remove(model: Model): Promise<void> {
-    await this.models.transactional(async () => {
+    await this.models.transactional(async (tx) => {
+      // Recorded first: the delete cascades webhooks filtered on this model, so only unfiltered ones hear it.
+      await this.events.record(tx, { type: 'model.deleted', userId: model.user.id, modelId: model.id, data: modelEventData(model) });
       await this.models.deleteById(model.id);
     });
     this.inference.evict(model.id);
@@ -178,6 +216,29 @@ export class ModelsService {
       if ((await this.models.countByFilePath(filePath)) === 0) await this.storage.remove(filePath);
     });
   }
+}
+
+/** What model.* webhook events carry: the model's identity and state, never its file or schemas. */
+function modelEventData(model: Model): Record<string, unknown> {
+  return {
+    modelId: model.id,
+    ownerId: model.user.id,
+    name: model.name,
+    version: model.version,
+    modelType: model.modelType,
+    status: model.status,
+    description: model.description,
+  };
+}
+
+function assertUploadedFile(file: UploadedModelFile | undefined): asserts file is UploadedModelFile {
+  if (!file || !Buffer.isBuffer(file.buffer)) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      'file is required: send the ONNX file in the multipart field "file"',
+    );
+  }
+  if (file.buffer.length === 0) throw new AppError('VALIDATION_FAILED', 'file is empty');
 }
 
 function assertSchema(field: string, schema: unknown): void {

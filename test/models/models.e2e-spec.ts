@@ -410,6 +410,50 @@ describe('models (e2e)', () => {
       expect(paths).toHaveLength(3);
     });
 
+    it('POST /models/{id}/versions adds a version for the owner or an edit share, owned by the owner', async () => {
+      const v1 = await uploadFixture(alice, 'skl-linreg', { name: 'team-model' });
+      const editor = await registerUser(t, 'version-editor');
+      const viewer = await registerUser(t, 'version-viewer');
+      await share(v1.id, alice.id, editor.id, 'edit');
+      await share(v1.id, alice.id, viewer.id, 'view');
+      const addVersion = (u: RegisteredUser, fields: Record<string, string> = {}) => {
+        let req = t.http().post(`/api/v1/models/${v1.id}/versions`).set('Authorization', auth(u));
+        for (const [key, value] of Object.entries(fields)) req = req.field(key, value);
+        return req.attach('file', modelBytes('skl-linreg'), 'model.onnx');
+      };
+
+      const byOwner = await addVersion(alice, { description: 'second' });
+      expect(byOwner.status).toBe(201);
+      expect(byOwner.body).toMatchObject({
+        name: 'team-model',
+        version: 2,
+        userId: alice.id,
+        description: 'second',
+      });
+      const byEditor = await addVersion(editor);
+      expect(byEditor.status).toBe(201);
+      expect(byEditor.body).toMatchObject({
+        name: 'team-model',
+        version: 3,
+        userId: alice.id,
+        modelType: 'sklearn',
+      });
+      expectErrorShape((await addVersion(viewer)).body, 403, 'INSUFFICIENT_PERMISSION');
+      expectErrorShape((await addVersion(bob)).body, 404, 'NOT_FOUND');
+      expectErrorShape((await addVersion(alice, { name: 'renamed' })).body, 400, 'VALIDATION_FAILED');
+      const versions = await rows(
+        'select version from models where user_id = ? and name = ? order by version',
+        [alice.id, 'team-model'],
+      );
+      expect(versions.map((r) => r.version)).toEqual([1, 2, 3]);
+      // The editor's share of version 1 covers the version they uploaded.
+      const mine = await t
+        .http()
+        .get(`/api/v1/models/${byEditor.body.id}`)
+        .set('Authorization', auth(editor));
+      expect(mine.status).toBe(200);
+    });
+
     it('lists the versions for someone the model is shared with (view)', async () => {
       const v1 = await uploadFixture(alice, 'skl-linreg', { name: 'shared-versions' });
       const v2 = await uploadFixture(alice, 'skl-linreg', { name: 'shared-versions' });
@@ -474,6 +518,18 @@ describe('models (e2e)', () => {
 
       const again = await t.http().get(`/api/v1/models/${m.id}`).set('Authorization', auth(alice));
       expect(again.body.status).toBe('archived');
+    });
+
+    it('PATCH with a null schema restores the one derived from the file', async () => {
+      const m = await uploadFixture(alice, 'pt-tiny-multiio', { name: 'schema-reset' });
+      const patch = (body: object) =>
+        t.http().patch(`/api/v1/models/${m.id}`).set('Authorization', auth(alice)).send(body);
+      const replaced = await patch({ inputSchema: { type: 'object' }, outputSchema: { type: 'object' } });
+      expect(replaced.body.inputSchema).toEqual({ type: 'object' });
+      const restored = await patch({ inputSchema: null, outputSchema: null });
+      expect(restored.status).toBe(200);
+      expect(restored.body.inputSchema).toEqual(m.inputSchema);
+      expect(restored.body.outputSchema).toEqual(m.outputSchema);
     });
 
     it('PATCH refuses bad input with 400', async () => {

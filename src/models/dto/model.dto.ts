@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
@@ -15,7 +15,7 @@ const JSON_OBJECT = { type: 'object', additionalProperties: true } as const;
  * parses and checks them. The file itself is taken by multer, not by this DTO.
  */
 export class CreateModelDto {
-  @ApiProperty({ type: 'string', format: 'binary', description: 'The ONNX model file.' })
+  @ApiProperty({ type: 'string', format: 'binary', required: true, description: 'The ONNX model file.' })
   @IsOptional()
   file?: unknown;
 
@@ -53,12 +53,16 @@ export class CreateModelDto {
   @IsString()
   outputSchema?: string;
 
-  /** JSON text: an object of your own, kept under `modelMetadata.user`. @example {"trainedOn":"2026-01-01"} */
+  /** JSON text: an object of your own, kept under `modelMetadata.user`. */
+  @ApiPropertyOptional({ example: '{"trainedOn":"2026-01-01"}' })
   @IsOptional()
   @Transform(blankToUndefined)
   @IsString()
   metadata?: string;
 }
+
+/** `POST /models/{id}/versions`: the name (and owner) come from the model. */
+export class CreateModelVersionDto extends OmitType(CreateModelDto, ['name'] as const) {}
 
 /**
  * `PATCH /models/{id}`. Not a PartialType of CreateModelDto: the upload is a multipart form with JSON as text,
@@ -78,17 +82,19 @@ export class UpdateModelDto {
   @IsIn([...MODEL_STATUSES])
   status?: ModelStatus;
 
-  /** Replaces the input JSON Schema (draft-07). */
-  @ApiPropertyOptional(JSON_OBJECT)
+  /** Replaces the input JSON Schema (draft-07); null restores the one derived from the file. */
+  @ApiPropertyOptional({ ...JSON_OBJECT, nullable: true })
   @IsOptional()
+  @ValidateIf((_, value) => value !== null)
   @IsObject()
-  inputSchema?: Record<string, unknown>;
+  inputSchema?: Record<string, unknown> | null;
 
-  /** Replaces the output JSON Schema (draft-07). */
-  @ApiPropertyOptional(JSON_OBJECT)
+  /** Replaces the output JSON Schema (draft-07); null restores the one derived from the file. */
+  @ApiPropertyOptional({ ...JSON_OBJECT, nullable: true })
   @IsOptional()
+  @ValidateIf((_, value) => value !== null)
   @IsObject()
-  outputSchema?: Record<string, unknown>;
+  outputSchema?: Record<string, unknown> | null;
 
   /** Replaces your own metadata (`modelMetadata.user`); null removes it. */
   @ApiPropertyOptional({ ...JSON_OBJECT, nullable: true })
@@ -129,6 +135,7 @@ export class ModelResponseDto {
   id!: string;
   name!: string;
   /** 1, 2, 3… per owner and name. */
+  @ApiProperty({ type: 'integer' })
   version!: number;
   @ApiProperty({ enum: MODEL_TYPES })
   modelType!: ModelType;
@@ -136,6 +143,7 @@ export class ModelResponseDto {
   status!: ModelStatus;
   description!: string | null;
   /** Bytes. */
+  @ApiProperty({ type: 'integer' })
   fileSize!: number;
   /** JSON Schema (draft-07) of `input` in a prediction. */
   @ApiProperty({ ...JSON_OBJECT, nullable: true })
