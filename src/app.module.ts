@@ -17,6 +17,8 @@ import { InferenceModule } from './inference/inference.module';
 import { ModelsModule } from './models/models.module';
 import { StorageModule } from './storage/storage.module';
 import { buildLoggerOptions } from './config/logger.options';
+import { EventsModule } from './events/events.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -47,6 +49,8 @@ export class AppModule {
         InferenceModule,
         StorageModule,
         ModelsModule,
+        EventsModule,
+        WebhooksModule,
       ],
     };
   }

@@ -59,6 +59,17 @@ export interface AppConfig {
     encryptionKey: Buffer;
     allowPrivateTargets: boolean;
     consumeQueue: boolean;
+    /** First retry delay; each retry doubles it (with jitter) up to backoffMaxMs. */
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    /** A receiver's Retry-After is honoured up to this long. */
+    retryAfterMaxMs: number;
+    /** A webhook is disabled after this many events in a row failed for good. */
+    disableAfterFailures: number;
+    /** How often the outbox relay polls (it is also nudged right after each commit). */
+    relayIntervalMs: number;
+    /** Jobs one process delivers at once. */
+    deliveryConcurrency: number;
   };
   metrics: {
     token: string | null;
@@ -254,6 +265,12 @@ export function loadConfig(overrides: Env = {}): AppConfig {
       encryptionKey,
       allowPrivateTargets: r.bool('WEBHOOKS_ALLOW_PRIVATE_TARGETS', false),
       consumeQueue: r.bool('WEBHOOKS_CONSUME_QUEUE', true),
+      backoffBaseMs: r.int('WEBHOOKS_BACKOFF_BASE_MS', 30_000, 1, 86_400_000),
+      backoffMaxMs: r.int('WEBHOOKS_BACKOFF_MAX_MS', 6 * 3_600_000, 1, 7 * 86_400_000),
+      retryAfterMaxMs: r.int('WEBHOOKS_RETRY_AFTER_MAX_MS', 3_600_000, 0, 86_400_000),
+      disableAfterFailures: r.int('WEBHOOKS_DISABLE_AFTER_FAILURES', 20, 1, 10_000),
+      relayIntervalMs: r.int('WEBHOOKS_RELAY_INTERVAL_MS', 250, 10, 60_000),
+      deliveryConcurrency: r.int('WEBHOOKS_DELIVERY_CONCURRENCY', 10, 1, 1000),
     },
     metrics: {
       token: r.raw('METRICS_TOKEN') ?? null,

@@ -4,6 +4,8 @@ import { Model } from '../models/model.entity';
 import { Prediction } from '../predictions/prediction.entity';
 import { User } from '../users/user.entity';
 import { Webhook } from '../webhooks/webhook.entity';
+import { WebhookDelivery } from '../webhooks/webhook-delivery.entity';
+import { WebhookEvent } from '../events/webhook-event.entity';
 
 /** Every entity, listed explicitly so discovery works the same under ts-jest, ts-node and compiled JS. */
-export const ENTITIES = [User, Model, Prediction, ApiKey, Webhook, ModelShare];
+export const ENTITIES = [User, Model, Prediction, ApiKey, Webhook, ModelShare, WebhookDelivery, WebhookEvent];

@@ -49,4 +49,22 @@ export class Webhook extends TimestampedEntity {
 
   @Property({ type: 'datetime', nullable: true })
   lastTriggeredAt: Date | null = null;
+
+  /** After a rotation, the previous secret (ciphertext) keeps signing alongside the new one until it expires. */
+  @Property({ type: 'text', nullable: true, hidden: true })
+  previousSecret: string | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  previousSecretExpiresAt: Date | null = null;
+
+  /** Events in a row whose delivery failed for good; reset by a success. */
+  @Property({ type: 'integer', default: 0 })
+  consecutiveFailures: Opt<number> = 0;
+
+  /** Why the service turned the webhook off (410 Gone, too many failures); cleared when the owner re-enables it. */
+  @Property({ type: 'text', nullable: true })
+  disabledReason: string | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  disabledAt: Date | null = null;
 }

@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261126111706_initial_schema } from './Migration20261126111706_initial_schema';
+import { Migration20261126112620_webhook_delivery } from './Migration20261126112620_webhook_delivery';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same from ts-jest and compiled JS.
@@ -7,4 +8,5 @@ import { Migration20261126111706_initial_schema } from './Migration2026112611170
  */
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261126111706_initial_schema', class: Migration20261126111706_initial_schema },
+  { name: 'Migration20261126112620_webhook_delivery', class: Migration20261126112620_webhook_delivery },
 ];

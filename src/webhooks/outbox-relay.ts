@@ -1,0 +1,130 @@
+import { CreateRequestContext, MikroORM } from '@mikro-orm/postgresql';
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Queue } from 'bull';
+import type { AppConfig } from '../config/app.config';
+import { OutboxSignal } from '../events/outbox-signal';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { DELIVER_JOB, WEBHOOKS_QUEUE } from './webhook-events.catalogue';
+
+const BATCH = 100;
+const ENQUEUE_TIMEOUT_MS = 3000;
+
+export interface DeliverJobData {
+  deliveryId: string;
+}
+
+/**
+ * Moves the outbox to the queue, in two stages so Redis being down never loses or blocks anything:
+ * 1. events → pending delivery rows (one per matching webhook), in Postgres only;
+ * 2. unqueued pending deliveries → Bull jobs (jobId = delivery id), only while Redis answers.
+ * Polls every WEBHOOKS_RELAY_INTERVAL_MS and runs at once when a producer rings the OutboxSignal after a commit.
+ * Rows are claimed with FOR UPDATE SKIP LOCKED, so any number of processes can relay side by side.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private timer?: NodeJS.Timeout;
+  private unsubscribe?: () => void;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly signal: OutboxSignal,
+    @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<DeliverJobData>,
+    private readonly config: ConfigService<AppConfig, true>,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const interval = this.config.get('webhooks', { infer: true }).relayIntervalMs;
+    this.timer = setInterval(() => this.kick(), interval);
+    this.timer.unref();
+    this.unsubscribe = this.signal.subscribe(() => this.kick());
+    this.kick();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.unsubscribe?.();
+    await this.running;
+  }
+
+  /** Runs the relay now, or once more right after the current run. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.relayUntilIdle()
+      .catch((error: unknown) => this.logger.warn(`Outbox relay failed: ${String(error)}`))
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async relayUntilIdle(): Promise<void> {
+    while (!this.stopped) {
+      const events = await this.fanOut();
+      const queued = await this.enqueue();
+      if (events < BATCH && queued < BATCH) return;
+    }
+  }
+
+  @CreateRequestContext()
+  async fanOut(): Promise<number> {
+    return this.orm.em.transactional(() => this.deliveries.fanOutEvents(BATCH));
+  }
+
+  /** Stage 2. Skipped while the queue's Redis connection is not ready; the rows wait in Postgres. */
+  @CreateRequestContext()
+  async enqueue(): Promise<number> {
+    if (this.queue.client.status !== 'ready') return 0;
+    return this.orm.em.transactional(async () => {
+      const rows = await this.deliveries.claimUnqueued(BATCH);
+      const queued: string[] = [];
+      try {
+        for (const row of rows) {
+          await withTimeout(
+            this.queue.add(
+              DELIVER_JOB,
+              { deliveryId: row.id },
+              {
+                jobId: row.id,
+                attempts: row.max_attempts,
+                backoff: { type: 'webhook' },
+                removeOnComplete: 1000,
+                removeOnFail: 1000,
+              },
+            ),
+            ENQUEUE_TIMEOUT_MS,
+          );
+          queued.push(row.id);
+        }
+      } catch (error) {
+        this.logger.warn(`Could not queue webhook deliveries (will retry): ${String(error)}`);
+      }
+      await this.deliveries.markQueued(queued);
+      return queued.length === rows.length ? queued.length : 0;
+    });
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

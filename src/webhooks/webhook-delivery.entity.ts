@@ -1,0 +1,68 @@
+import { Entity, EntityRepositoryType, Enum, Index, ManyToOne, Opt, Property } from '@mikro-orm/core';
+import { TimestampedEntity } from '../database/base.entity';
+import type { WebhookPayload } from './webhook-events.catalogue';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { Webhook } from './webhook.entity';
+
+export const DELIVERY_STATUSES = ['pending', 'success', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** One event sent (or being sent) to one webhook, with the outcome of its latest attempt. */
+@Entity({ tableName: 'webhook_deliveries', repository: () => WebhookDeliveriesRepository })
+@Index({ name: 'webhook_deliveries_webhook_id_created_at_id_index', properties: ['webhook', 'createdAt', 'id'] })
+export class WebhookDelivery extends TimestampedEntity {
+  [EntityRepositoryType]?: WebhookDeliveriesRepository;
+
+  @ManyToOne(() => Webhook, { fieldName: 'webhook_id', deleteRule: 'cascade' })
+  webhook!: Webhook;
+
+  /** The event's id: the `webhook-id` header, the same on every retry and redelivery. */
+  @Property({ type: 'uuid' })
+  eventId!: string;
+
+  @Property({ type: 'string', length: 64 })
+  eventType!: string;
+
+  @Property({ type: 'jsonb' })
+  payload!: WebhookPayload;
+
+  @Enum({ items: () => [...DELIVERY_STATUSES], default: 'pending' })
+  status: Opt<DeliveryStatus> = 'pending';
+
+  @Property({ type: 'integer', default: 0 })
+  attempts: Opt<number> = 0;
+
+  /** attempts allowed in all (1 + the webhook's maxRetries when the delivery was made). */
+  @Property({ type: 'integer', default: 1 })
+  maxAttempts: Opt<number> = 1;
+
+  @Property({ type: 'integer', nullable: true })
+  responseStatus: number | null = null;
+
+  /** The first 2 KB of the latest response body. */
+  @Property({ type: 'text', nullable: true })
+  responseBody: string | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  durationMs: number | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  error: string | null = null;
+
+  /** Set once the delivery job is in the queue; null rows are (re)queued by the outbox relay. */
+  @Property({ type: 'datetime', nullable: true })
+  queuedAt: Date | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  lastAttemptAt: Date | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  nextAttemptAt: Date | null = null;
+
+  @Property({ type: 'datetime', nullable: true })
+  completedAt: Date | null = null;
+
+  /** The delivery this one re-sends (a manual redelivery), if any. */
+  @Property({ type: 'uuid', nullable: true })
+  redeliveryOf: string | null = null;
+}

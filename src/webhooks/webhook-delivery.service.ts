@@ -1,0 +1,220 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { AppConfig } from '../config/app.config';
+import { OutboxSignal } from '../events/outbox-signal';
+import { retryDelayMs, type BackoffSettings } from './backoff';
+import { SecretCipher } from './secret-cipher';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { WebhookDelivery } from './webhook-delivery.entity';
+import type { WebhookPayload } from './webhook-events.catalogue';
+import { WebhookSender, type SendResult } from './webhook-sender';
+import { signatureHeader } from './webhook-signer';
+import type { Webhook } from './webhook.entity';
+import { WebhooksRepository } from './webhooks.repository';
+
+/** Thrown by an attempt that should be retried; Bull's `webhook` backoff strategy reads `delayMs` from it. */
+export class RetryDeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+    this.name = 'RetryDeliveryError';
+  }
+}
+
+function packageVersion(): string {
+  for (const candidate of ['../../package.json', '../../../package.json']) {
+    try {
+      const parsed = JSON.parse(readFileSync(path.join(__dirname, candidate), 'utf8')) as { name?: string; version?: string };
+      if (parsed.name === 'modelport' && parsed.version) return parsed.version;
+    } catch {
+      // try the next location (src/ under ts-jest, dist/src/ when built)
+    }
+  }
+  return '0.0.0';
+}
+
+export const USER_AGENT = `Modelport-Webhooks/${packageVersion()}`;
+
+/**
+ * Sends deliveries: one attempt at a time, recording each outcome on the delivery row and the webhook (retry
+ * count, last triggered, consecutive failures, disabling on 410 or too many failed events).
+ */
+@Injectable()
+export class WebhookDeliveryService {
+  private readonly logger = new Logger(WebhookDeliveryService.name);
+  private readonly backoff: BackoffSettings;
+  private readonly disableAfter: number;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly webhooks: WebhooksRepository,
+    private readonly sender: WebhookSender,
+    private readonly cipher: SecretCipher,
+    private readonly signal: OutboxSignal,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    const settings = config.get('webhooks', { infer: true });
+    this.backoff = { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs, retryAfterMaxMs: settings.retryAfterMaxMs };
+    this.disableAfter = settings.disableAfterFailures;
+  }
+
+  /** The secrets that sign right now: the current one, plus the previous one during its overlap after a rotation. */
+  liveSecrets(webhook: Webhook, now: Date = new Date()): string[] {
+    const secrets = [this.cipher.decrypt(webhook.secret)];
+    if (webhook.previousSecret && webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt > now) {
+      secrets.push(this.cipher.decrypt(webhook.previousSecret));
+    }
+    return secrets;
+  }
+
+  /** The exact request headers of one attempt. */
+  buildHeaders(webhook: Webhook, eventId: string, body: string, now: Date = new Date()): Record<string, string> {
+    const timestamp = Math.floor(now.getTime() / 1000);
+    return {
+      ...(webhook.headers ?? {}),
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      'webhook-id': eventId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signatureHeader(this.liveSecrets(webhook, now), eventId, timestamp, body),
+    };
+  }
+
+  /** A new pending delivery of the same event (same `webhook-id`), queued by the relay. */
+  async redeliver(webhook: Webhook, original: WebhookDelivery): Promise<WebhookDelivery> {
+    const delivery = this.deliveries.create({
+      webhook,
+      eventId: original.eventId,
+      eventType: original.eventType,
+      payload: original.payload,
+      maxAttempts: webhook.maxRetries + 1,
+      redeliveryOf: original.id,
+    });
+    await this.deliveries.getEntityManager().flush();
+    this.signal.ring();
+    return delivery;
+  }
+
+  /** `webhook.test`, sent once right now (no retries, not counted towards auto-disable). */
+  async sendTest(webhook: Webhook): Promise<WebhookDelivery> {
+    const now = new Date();
+    const payload: WebhookPayload = {
+      type: 'webhook.test',
+      timestamp: now.toISOString(),
+      data: { webhookId: webhook.id, message: 'A test delivery from Modelport' },
+    };
+    const delivery = this.deliveries.create({
+      webhook,
+      eventId: randomUUID(),
+      eventType: payload.type,
+      payload,
+      maxAttempts: 1,
+      queuedAt: now,
+    });
+    await this.deliveries.getEntityManager().flush();
+    await this.attempt(delivery, webhook, { lastChance: true, countsTowardsDisable: false });
+    return delivery;
+  }
+
+  /**
+   * One queued attempt (called by the queue consumer). Returns normally when the delivery is finished (success, a
+   * final failure, or nothing left to do); throws RetryDeliveryError when Bull should try again later.
+   * `lastChance`: Bull will not run this job again, whatever the delivery row says.
+   */
+  async attemptQueued(deliveryId: string, lastChance: boolean): Promise<void> {
+    const em = this.orm.em.fork();
+    const delivery = await em.findOne(WebhookDelivery, { id: deliveryId }, { populate: ['webhook'] });
+    if (!delivery || delivery.status !== 'pending') return; // deleted, or a duplicate job of a finished delivery
+    await this.attempt(delivery, delivery.webhook, { lastChance, countsTowardsDisable: true }, em);
+  }
+
+  private async attempt(
+    delivery: WebhookDelivery,
+    webhook: Webhook,
+    options: { lastChance: boolean; countsTowardsDisable: boolean },
+    em = this.deliveries.getEntityManager(),
+  ): Promise<void> {
+    const now = new Date();
+    if (!webhook.isActive && options.countsTowardsDisable) {
+      delivery.status = 'failed';
+      delivery.error = `Not sent: the webhook is disabled${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}`;
+      delivery.completedAt = now;
+      delivery.nextAttemptAt = null;
+      await em.flush();
+      return;
+    }
+    const body = serializePayload(delivery.payload);
+    const result = await this.sender.send(
+      webhook.url,
+      this.buildHeaders(webhook, delivery.eventId, body, now),
+      body,
+      webhook.timeoutSeconds * 1000,
+    );
+    delivery.attempts += 1;
+    delivery.lastAttemptAt = now;
+    delivery.responseStatus = result.status;
+    delivery.responseBody = result.body;
+    delivery.durationMs = result.durationMs;
+    delivery.error = result.error ?? (isSuccess(result) ? null : `HTTP ${result.status}`);
+    await this.webhooks.recordAttempt(webhook.id, delivery.attempts > 1);
+    let retry: RetryDeliveryError | null = null;
+    if (isSuccess(result)) {
+      this.finish(delivery, 'success');
+      await this.webhooks.recordSuccess(webhook.id);
+    } else if (result.status === 410) {
+      this.finish(delivery, 'failed');
+      await this.webhooks.disable(webhook.id, 'The endpoint answered 410 Gone');
+    } else if (delivery.attempts < delivery.maxAttempts && !options.lastChance) {
+      const delayMs = retryDelayMs(delivery.attempts, this.backoff, result.retryAfterMs);
+      delivery.nextAttemptAt = new Date(Date.now() + delayMs);
+      retry = new RetryDeliveryError(delivery.error ?? 'failed', delayMs);
+    } else {
+      this.finish(delivery, 'failed');
+      if (options.countsTowardsDisable) {
+        const count = await this.webhooks.recordFailedEvent(
+          webhook.id,
+          this.disableAfter,
+          `Disabled after ${this.disableAfter} consecutive failed events (last: ${delivery.error})`,
+        );
+        if (count >= this.disableAfter) this.logger.warn(`Webhook ${webhook.id} disabled after ${count} failed events`);
+      }
+    }
+    await em.flush();
+    if (retry) throw retry;
+  }
+
+  private finish(delivery: WebhookDelivery, status: 'success' | 'failed'): void {
+    delivery.status = status;
+    delivery.completedAt = new Date();
+    delivery.nextAttemptAt = null;
+  }
+}
+
+/** Object keys sorted at every level, so a body is byte-identical whatever order jsonb hands the payload back in. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+    );
+  }
+  return value;
+}
+
+/** The request body: `{type, timestamp, data}` in that order, the same bytes on every attempt and redelivery. */
+export function serializePayload(payload: WebhookPayload): string {
+  return JSON.stringify({ type: payload.type, timestamp: payload.timestamp, data: canonical(payload.data) });
+}
+
+function isSuccess(result: SendResult): boolean {
+  return result.status !== null && result.status >= 200 && result.status < 300;
+}
