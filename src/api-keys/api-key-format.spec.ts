@@ -16,7 +16,7 @@ import {
 /** A fake byte source: hands out the given bytes in order, cycling. */
 function bytesFrom(values: number[]): (size: number) => Buffer {
   let i = 0;
-  return (size) => Buffer.from(Array.from({ length: size }, () => values[i++ % values.length]!));
+  return (size) => Buffer.from(Array.from({ length: size }, () => values[i++ % values.length]));
 }
 
 describe('API key format', () => {

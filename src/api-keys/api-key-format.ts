@@ -14,7 +14,9 @@ export const API_KEY_LENGTH = API_KEY_PREFIX.length + API_KEY_SECRET_LENGTH + AP
 export const API_KEY_DISPLAY_PREFIX_LENGTH = 10;
 
 export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const WELL_FORMED = new RegExp(`^${API_KEY_PREFIX}[0-9A-Za-z]{${API_KEY_SECRET_LENGTH + API_KEY_CHECKSUM_LENGTH}}$`);
+const WELL_FORMED = new RegExp(
+  `^${API_KEY_PREFIX}[0-9A-Za-z]{${API_KEY_SECRET_LENGTH + API_KEY_CHECKSUM_LENGTH}}$`,
+);
 // The largest multiple of 62 that fits in a byte: bytes at or above it are dropped so every character is equally likely.
 const UNBIASED_BYTE_LIMIT = 256 - (256 % BASE62.length);
 
@@ -54,7 +56,7 @@ export function crc32(data: Buffer): number {
 
 export function crc32Table(data: Buffer): number {
   let c = 0xffffffff;
-  for (const byte of data) c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
+  for (const byte of data) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 

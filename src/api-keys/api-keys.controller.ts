@@ -15,20 +15,29 @@ export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
   @Post()
-  @ApiOperation({ operationId: 'createApiKey', summary: 'Create an API key (the key is shown only in this response)' })
+  @ApiOperation({
+    operationId: 'createApiKey',
+    summary: 'Create an API key (the key is shown only in this response)',
+  })
   createApiKey(@Auth() auth: AuthContext, @Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyResponseDto> {
     return this.apiKeys.create(auth, dto);
   }
 
   @Get()
-  @ApiOperation({ operationId: 'listApiKeys', summary: 'Your API keys, newest first (never the keys themselves)' })
+  @ApiOperation({
+    operationId: 'listApiKeys',
+    summary: 'Your API keys, newest first (never the keys themselves)',
+  })
   listApiKeys(@Auth() auth: AuthContext, @Query() query: PageQueryDto): Promise<ApiKeyPageDto> {
     return this.apiKeys.list(auth, toPageQuery(query));
   }
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ operationId: 'revokeApiKey', summary: 'Revoke one of your API keys; it is refused from the next request on' })
+  @ApiOperation({
+    operationId: 'revokeApiKey',
+    summary: 'Revoke one of your API keys; it is refused from the next request on',
+  })
   revokeApiKey(@Auth() auth: AuthContext, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
     return this.apiKeys.revoke(auth, id);
   }

@@ -1,4 +1,4 @@
-import { EntityRepository, FilterQuery } from '@mikro-orm/postgresql';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { keysetWhere, Page, PageQuery, toPage } from '../common/pagination';
 import { ApiKey } from './api-key.entity';
 
@@ -20,10 +20,13 @@ export class ApiKeysRepository extends EntityRepository<ApiKey> {
   }
 
   async listOwned(userId: string, page: PageQuery): Promise<Page<ApiKey>> {
-    const rows = await this.find({ $and: [{ user: userId }, keysetWhere(page)] } as FilterQuery<ApiKey>, {
-      orderBy: { createdAt: 'desc', id: 'desc' },
-      limit: page.limit + 1,
-    });
+    const rows = await this.find(
+      { $and: [{ user: userId }, keysetWhere(page)] },
+      {
+        orderBy: { createdAt: 'desc', id: 'desc' },
+        limit: page.limit + 1,
+      },
+    );
     return toPage(rows, page.limit);
   }
 
@@ -36,7 +39,12 @@ export class ApiKeysRepository extends EntityRepository<ApiKey> {
     return this.getEntityManager().transactional(async (em) => {
       await em
         .getConnection()
-        .execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`api_keys:${data.userId}`], 'all', em.getTransactionContext());
+        .execute(
+          'select pg_advisory_xact_lock(hashtextextended(?, 0))',
+          [`api_keys:${data.userId}`],
+          'all',
+          em.getTransactionContext(),
+        );
       const active = await em.count(ApiKey, {
         user: data.userId,
         isActive: true,

@@ -6,7 +6,7 @@ import type { UsersService } from '../users/users.service';
 import type { ApiKey } from './api-key.entity';
 import { ApiKeyCache } from './api-key-cache';
 import { generateApiKey, hashApiKey } from './api-key-format';
-import type { ApiKeyClock, ApiKeyGenerator, ApiKeyRevocations } from './api-key-providers';
+import type { ApiKeyRevocations } from './api-key-providers';
 import type { ApiKeysRepository, NewApiKey } from './api-keys.repository';
 import { ApiKeysService, LAST_USED_RESOLUTION_MS, MAX_ACTIVE_API_KEYS } from './api-keys.service';
 
@@ -20,16 +20,16 @@ class FakeKeys {
   rows: ApiKey[] = [];
   lookups = 0;
   touches: Array<{ id: string; at: Date }> = [];
-  async findByHashWithUser(keyHash: string): Promise<ApiKey | null> {
+  findByHashWithUser(keyHash: string): Promise<ApiKey | null> {
     this.lookups += 1;
-    return this.rows.find((r) => r.keyHash === keyHash) ?? null;
+    return Promise.resolve(this.rows.find((r) => r.keyHash === keyHash) ?? null);
   }
-  async findOwned(userId: string, id: string): Promise<ApiKey | null> {
-    return this.rows.find((r) => r.id === id && r.user.id === userId) ?? null;
+  findOwned(userId: string, id: string): Promise<ApiKey | null> {
+    return Promise.resolve(this.rows.find((r) => r.id === id && r.user.id === userId) ?? null);
   }
-  async insertWithinLimit(data: NewApiKey, max: number, now: Date): Promise<ApiKey | null> {
+  insertWithinLimit(data: NewApiKey, max: number, now: Date): Promise<ApiKey | null> {
     const active = this.rows.filter((r) => r.user.id === data.userId && r.isActive).length;
-    if (active >= max) return null;
+    if (active >= max) return Promise.resolve(null);
     const row = {
       id: `key-${this.rows.length + 1}`,
       user: { id: data.userId } as User,
@@ -42,26 +42,28 @@ class FakeKeys {
       createdAt: now,
     } as ApiKey;
     this.rows.push(row);
-    return row;
+    return Promise.resolve(row);
   }
-  async deactivate(id: string): Promise<void> {
+  deactivate(id: string): Promise<void> {
     const row = this.rows.find((r) => r.id === id);
     if (row) row.isActive = false;
+    return Promise.resolve();
   }
-  async touchLastUsed(id: string, now: Date, resolutionMs: number): Promise<void> {
+  touchLastUsed(id: string, now: Date, resolutionMs: number): Promise<void> {
     const row = this.rows.find((r) => r.id === id)!;
-    if (row.lastUsedAt && now.getTime() - row.lastUsedAt.getTime() < resolutionMs) return;
+    if (row.lastUsedAt && now.getTime() - row.lastUsedAt.getTime() < resolutionMs) return Promise.resolve();
     row.lastUsedAt = now;
     this.touches.push({ id, at: now });
+    return Promise.resolve();
   }
 }
 
 class FakeUsers {
   users = new Map<string, User>();
   reads = 0;
-  async findById(id: string): Promise<User | null> {
+  findById(id: string): Promise<User | null> {
     this.reads += 1;
-    return this.users.get(id) ?? null;
+    return Promise.resolve(this.users.get(id) ?? null);
   }
 }
 
@@ -79,13 +81,14 @@ class FakeRevocations {
   epoch: string | null = '0';
   reads = 0;
   failBump = false;
-  async current(): Promise<string | null> {
+  current(): Promise<string | null> {
     this.reads += 1;
-    return this.epoch;
+    return Promise.resolve(this.epoch);
   }
-  async bump(): Promise<void> {
-    if (this.failBump) throw new Error('redis down');
+  bump(): Promise<void> {
+    if (this.failBump) return Promise.reject(new Error('redis down'));
     this.epoch = String(Number(this.epoch ?? '0') + 1);
+    return Promise.resolve();
   }
 }
 
@@ -105,8 +108,8 @@ function setup() {
   const service = new ApiKeysService(
     keys as unknown as ApiKeysRepository,
     users as unknown as UsersService,
-    generator as ApiKeyGenerator,
-    clock as ApiKeyClock,
+    generator,
+    clock,
     new ApiKeyCache(),
     revocations as unknown as ApiKeyRevocations,
   );
@@ -135,15 +138,25 @@ describe('ApiKeysService', () => {
       const ctx = setup();
       const created = await ctx.service.create(ctx.auth, { name: 'ci' });
       expect(created.key).toBe(ctx.generated[0]);
-      const row = ctx.keys.rows[0]!;
+      const row = ctx.keys.rows[0];
       expect(row.keyHash).toBe(hashApiKey(created.key));
       expect(row.prefix).toBe(created.key.slice(0, 10));
-      expect(created).toEqual({ id: row.id, name: 'ci', key: created.key, prefix: row.prefix, expiresAt: null, createdAt: T0 });
+      expect(created).toEqual({
+        id: row.id,
+        name: 'ci',
+        key: created.key,
+        prefix: row.prefix,
+        expiresAt: null,
+        createdAt: T0,
+      });
     });
 
     it('refuses an expiry that is not in the future', async () => {
       const ctx = setup();
-      await expectCode(ctx.service.create(ctx.auth, { name: 'x', expiresAt: T0.toISOString() }), 'VALIDATION_FAILED');
+      await expectCode(
+        ctx.service.create(ctx.auth, { name: 'x', expiresAt: T0.toISOString() }),
+        'VALIDATION_FAILED',
+      );
       expect(ctx.keys.rows).toHaveLength(0);
     });
 
@@ -158,7 +171,13 @@ describe('ApiKeysService', () => {
     it('refuses malformed keys without a database or Redis lookup', async () => {
       const ctx = setup();
       const valid = generateApiKey(randomBytes);
-      for (const bad of ['', 'mp_x', valid.slice(0, -1) + (valid.endsWith('a') ? 'b' : 'a'), `${valid}x`, valid.replace('mp_', 'mq_')]) {
+      for (const bad of [
+        '',
+        'mp_x',
+        valid.slice(0, -1) + (valid.endsWith('a') ? 'b' : 'a'),
+        `${valid}x`,
+        valid.replace('mp_', 'mq_'),
+      ]) {
         await expectCode(ctx.service.authenticate(bad), 'INVALID_API_KEY');
       }
       expect(ctx.keys.lookups).toBe(0);
@@ -170,7 +189,7 @@ describe('ApiKeysService', () => {
       const ctx = setup();
       await expectCode(ctx.service.authenticate(generateApiKey(randomBytes)), 'INVALID_API_KEY');
       const key = await issue(ctx);
-      ctx.keys.rows[0]!.isActive = false;
+      ctx.keys.rows[0].isActive = false;
       await expectCode(ctx.service.authenticate(key), 'INVALID_API_KEY');
     });
 
@@ -179,7 +198,9 @@ describe('ApiKeysService', () => {
       const key = await issue(ctx);
       const first = await ctx.service.authenticate(key);
       expect(first.user).toBe(ctx.user);
-      expect(first.apiKey).toEqual(expect.objectContaining({ id: ctx.keys.rows[0]!.id, name: 'k', isActive: true }));
+      expect(first.apiKey).toEqual(
+        expect.objectContaining({ id: ctx.keys.rows[0].id, name: 'k', isActive: true }),
+      );
       expect(first.apiKey).not.toHaveProperty('keyHash');
       await ctx.service.authenticate(key);
       await ctx.service.authenticate(key);
@@ -191,7 +212,7 @@ describe('ApiKeysService', () => {
       const ctx = setup();
       const key = await issue(ctx);
       await ctx.service.authenticate(key);
-      ctx.keys.rows[0]!.isActive = false; // revoked by another instance...
+      ctx.keys.rows[0].isActive = false; // revoked by another instance...
       await ctx.service.authenticate(key); // ...still cached here until it says so
       await ctx.revocations.bump();
       await expectCode(ctx.service.authenticate(key), 'INVALID_API_KEY');
@@ -226,7 +247,7 @@ describe('ApiKeysService', () => {
       const ctx = setup();
       const key = await issue(ctx);
       await ctx.service.authenticate(key);
-      expect(ctx.keys.touches).toEqual([{ id: ctx.keys.rows[0]!.id, at: T0 }]);
+      expect(ctx.keys.touches).toEqual([{ id: ctx.keys.rows[0].id, at: T0 }]);
       ctx.clock.advance(LAST_USED_RESOLUTION_MS - 1);
       await ctx.service.authenticate(key);
       expect(ctx.keys.touches).toHaveLength(1);
@@ -241,15 +262,18 @@ describe('ApiKeysService', () => {
       const ctx = setup();
       const created = await ctx.service.create(ctx.auth, { name: 'k' });
       await ctx.service.revoke(ctx.auth, created.id);
-      expect(ctx.keys.rows[0]!.isActive).toBe(false);
+      expect(ctx.keys.rows[0].isActive).toBe(false);
       expect(ctx.revocations.epoch).toBe('1');
     });
 
     it("answers 404 for another user's key", async () => {
       const ctx = setup();
       const created = await ctx.service.create(ctx.auth, { name: 'k' });
-      await expectCode(ctx.service.revoke({ user: makeUser({ id: 'someone-else' }) }, created.id), 'NOT_FOUND');
-      expect(ctx.keys.rows[0]!.isActive).toBe(true);
+      await expectCode(
+        ctx.service.revoke({ user: makeUser({ id: 'someone-else' }) }, created.id),
+        'NOT_FOUND',
+      );
+      expect(ctx.keys.rows[0].isActive).toBe(true);
     });
 
     it('answers 503 when the revocation cannot be announced, after revoking in the database', async () => {
@@ -257,7 +281,7 @@ describe('ApiKeysService', () => {
       const created = await ctx.service.create(ctx.auth, { name: 'k' });
       ctx.revocations.failBump = true;
       await expectCode(ctx.service.revoke(ctx.auth, created.id), 'DEPENDENCY_UNAVAILABLE');
-      expect(ctx.keys.rows[0]!.isActive).toBe(false);
+      expect(ctx.keys.rows[0].isActive).toBe(false);
     });
   });
 });

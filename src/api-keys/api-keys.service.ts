@@ -49,7 +49,13 @@ export class ApiKeysService {
     }
     const key = this.generator.generate();
     const apiKey = await this.keys.insertWithinLimit(
-      { userId: auth.user.id, keyHash: hashApiKey(key), prefix: displayPrefix(key), name: dto.name, expiresAt },
+      {
+        userId: auth.user.id,
+        keyHash: hashApiKey(key),
+        prefix: displayPrefix(key),
+        name: dto.name,
+        expiresAt,
+      },
       MAX_ACTIVE_API_KEYS,
       now,
     );

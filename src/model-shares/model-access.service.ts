@@ -52,7 +52,10 @@ export class ModelAccessService {
     const permission = await this.effectivePermission(auth, model);
     if (!permission) throw AppError.notFound('Model');
     if (!permits(permission, needed)) {
-      throw new AppError('INSUFFICIENT_PERMISSION', `This needs the "${needed}" permission on the model; you have "${permission}"`);
+      throw new AppError(
+        'INSUFFICIENT_PERMISSION',
+        `This needs the "${needed}" permission on the model; you have "${permission}"`,
+      );
     }
     return { model, permission };
   }

@@ -13,10 +13,18 @@ export type SharePermission = (typeof SHARE_PERMISSIONS)[number];
 export class ModelShare extends TimestampedEntity {
   [EntityRepositoryType]?: ModelSharesRepository;
 
-  @ManyToOne(() => Model, { fieldName: 'model_id', deleteRule: 'cascade', index: 'model_shares_model_id_index' })
+  @ManyToOne(() => Model, {
+    fieldName: 'model_id',
+    deleteRule: 'cascade',
+    index: 'model_shares_model_id_index',
+  })
   model!: Model;
 
-  @ManyToOne(() => User, { fieldName: 'owner_id', deleteRule: 'cascade', index: 'model_shares_owner_id_index' })
+  @ManyToOne(() => User, {
+    fieldName: 'owner_id',
+    deleteRule: 'cascade',
+    index: 'model_shares_owner_id_index',
+  })
   owner!: User;
 
   @ManyToOne(() => User, {

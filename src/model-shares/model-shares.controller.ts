@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { AuthContext } from '../common/auth-context';
 import { ApiAuth, Auth } from '../common/decorators';
@@ -25,13 +36,19 @@ export class ModelSharesController {
 
   @Post()
   @ApiOperation({ operationId: 'shareModel', summary: 'Share a model (all its versions) with another user' })
-  shareModel(@CurrentModel() access: ModelAccess, @Body() dto: CreateModelShareDto): Promise<ModelShareResponseDto> {
+  shareModel(
+    @CurrentModel() access: ModelAccess,
+    @Body() dto: CreateModelShareDto,
+  ): Promise<ModelShareResponseDto> {
     return this.shares.grant(access, dto);
   }
 
   @Get()
   @ApiOperation({ operationId: 'listModelShares', summary: "The model's shares, newest first" })
-  listModelShares(@CurrentModel() access: ModelAccess, @Query() query: PageQueryDto): Promise<ModelSharePageDto> {
+  listModelShares(
+    @CurrentModel() access: ModelAccess,
+    @Query() query: PageQueryDto,
+  ): Promise<ModelSharePageDto> {
     return this.shares.list(access, toPageQuery(query));
   }
 
@@ -48,7 +65,10 @@ export class ModelSharesController {
   @Delete(':shareId')
   @HttpCode(204)
   @ApiOperation({ operationId: 'revokeModelShare', summary: 'Stop sharing the model with that user' })
-  revokeModelShare(@CurrentModel() access: ModelAccess, @Param('shareId', new ParseUUIDPipe()) shareId: string): Promise<void> {
+  revokeModelShare(
+    @CurrentModel() access: ModelAccess,
+    @Param('shareId', new ParseUUIDPipe()) shareId: string,
+  ): Promise<void> {
     return this.shares.revoke(access, shareId);
   }
 }
@@ -60,7 +80,10 @@ export class ReceivedSharesController {
   constructor(private readonly shares: ModelSharesService) {}
 
   @Get('received')
-  @ApiOperation({ operationId: 'listReceivedShares', summary: 'Models other users shared with you, with your permission' })
+  @ApiOperation({
+    operationId: 'listReceivedShares',
+    summary: 'Models other users shared with you, with your permission',
+  })
   listReceivedShares(@Auth() auth: AuthContext, @Query() query: PageQueryDto): Promise<ReceivedSharePageDto> {
     return this.shares.listReceived(auth, toPageQuery(query));
   }

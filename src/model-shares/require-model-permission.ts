@@ -36,7 +36,8 @@ export class ModelPermissionGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<RequestWithModel>();
     if (!needed || !req.auth) return true;
     const id = req.params.id;
-    if (typeof id !== 'string' || !UUID.test(id)) throw new AppError('VALIDATION_FAILED', 'id must be a UUID');
+    if (typeof id !== 'string' || !UUID.test(id))
+      throw new AppError('VALIDATION_FAILED', 'id must be a UUID');
     req.modelAccess = await this.access.require(req.auth, id, needed);
     return true;
   }
@@ -50,8 +51,14 @@ export const RequireModelPermission = (permission: ModelPermission) =>
   applyDecorators(
     SetMetadata(REQUIRED_PERMISSION, permission),
     UseGuards(ModelPermissionGuard),
-    ApiNotFoundResponse({ description: 'No such model, or not visible to the caller', type: ErrorResponseDto }),
-    ApiForbiddenResponse({ description: `Visible, but the "${permission}" permission is needed`, type: ErrorResponseDto }),
+    ApiNotFoundResponse({
+      description: 'No such model, or not visible to the caller',
+      type: ErrorResponseDto,
+    }),
+    ApiForbiddenResponse({
+      description: `Visible, but the "${permission}" permission is needed`,
+      type: ErrorResponseDto,
+    }),
   );
 
 /** The model (and the caller's effective permission) resolved by `@RequireModelPermission`. */

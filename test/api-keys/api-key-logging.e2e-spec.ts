@@ -46,15 +46,19 @@ describe('API keys never reach the logs (e2e)', () => {
     configureApp(app);
     await app.init();
     for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-      spies.push(jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' '))));
+      spies.push(
+        jest
+          .spyOn(console, method)
+          .mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' '))),
+      );
     }
     for (const stream of [process.stdout, process.stderr]) {
       const original = stream.write.bind(stream);
       spies.push(
-        jest.spyOn(stream, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
+        jest.spyOn(stream, 'write').mockImplementation((chunk: unknown, ...rest: unknown[]) => {
           lines.push(String(chunk));
           return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-        }) as typeof stream.write),
+        }),
       );
     }
   });
@@ -69,7 +73,9 @@ describe('API keys never reach the logs (e2e)', () => {
   it('logs requests made with a key (accepted, refused, revoked) with the credential redacted', async () => {
     const http = () => request(app.getHttpServer());
     const email = `log-${Date.now()}@example.com`;
-    const reg = await http().post('/api/v1/auth/register').send({ email, password: 'correct horse battery', fullName: 'Log' });
+    const reg = await http()
+      .post('/api/v1/auth/register')
+      .send({ email, password: 'correct horse battery', fullName: 'Log' });
     expect(reg.status).toBe(201);
     const jwt = { Authorization: `Bearer ${reg.body.accessToken as string}` };
     const created = await http().post('/api/v1/api-keys').set(jwt).send({ name: 'logged' });
@@ -80,8 +86,23 @@ describe('API keys never reach the logs (e2e)', () => {
     expect((await http().get('/api/v1/users/me').set('Authorization', `Bearer ${key}`)).status).toBe(200);
     expect((await http().get('/api/v1/api-keys').set('X-API-Key', key)).status).toBe(403);
     expect((await http().get('/api/v1/nope').set('X-API-Key', key)).status).toBe(404);
-    expect((await http().get('/api/v1/users/me').set('X-API-Key', key.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')))).status).toBe(401);
-    expect((await http().delete(`/api/v1/api-keys/${created.body.id as string}`).set(jwt)).status).toBe(204);
+    expect(
+      (
+        await http()
+          .get('/api/v1/users/me')
+          .set(
+            'X-API-Key',
+            key.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')),
+          )
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await http()
+          .delete(`/api/v1/api-keys/${created.body.id as string}`)
+          .set(jwt)
+      ).status,
+    ).toBe(204);
     expect((await http().get('/api/v1/users/me').set('X-API-Key', key)).status).toBe(401);
     expect((await http().get('/api/v1/users/me').set('Authorization', `Bearer ${key}`)).status).toBe(401);
 

@@ -20,8 +20,16 @@ interface CreatedKey {
   createdAt: string;
 }
 
-async function createKey(t: TestApp, user: RegisteredUser, body: Record<string, unknown> = { name: 'ci' }): Promise<CreatedKey> {
-  const res = await t.http().post('/api/v1/api-keys').set('Authorization', `Bearer ${user.accessToken}`).send(body);
+async function createKey(
+  t: TestApp,
+  user: RegisteredUser,
+  body: Record<string, unknown> = { name: 'ci' },
+): Promise<CreatedKey> {
+  const res = await t
+    .http()
+    .post('/api/v1/api-keys')
+    .set('Authorization', `Bearer ${user.accessToken}`)
+    .send(body);
   if (res.status !== 201) throw new Error(`create key failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as CreatedKey;
 }
@@ -56,9 +64,7 @@ describe('API keys (e2e)', () => {
       expect(body.prefix).toBe(body.key.slice(0, 10));
       expect(body.expiresAt).toBeNull();
 
-      const rows = await t.orm.em
-        .getConnection()
-        .execute('select * from api_keys where id = ?', [body.id]);
+      const rows = await t.orm.em.getConnection().execute('select * from api_keys where id = ?', [body.id]);
       expect(rows).toHaveLength(1);
       expect(rows[0].key_hash).toBe(createHash('sha256').update(body.key).digest('hex'));
       expect(rows[0].prefix).toBe(body.prefix);
@@ -81,10 +87,18 @@ describe('API keys (e2e)', () => {
       expect(created.expiresAt).toBe(future);
 
       const auth = { Authorization: `Bearer ${u.accessToken}` };
-      const past = await t.http().post('/api/v1/api-keys').set(auth).send({ name: 'x', expiresAt: new Date(Date.now() - 1000).toISOString() });
+      const past = await t
+        .http()
+        .post('/api/v1/api-keys')
+        .set(auth)
+        .send({ name: 'x', expiresAt: new Date(Date.now() - 1000).toISOString() });
       expectErrorShape(past.body, 400, 'VALIDATION_FAILED');
       expect(past.body.message).toMatch(/future/);
-      const junk = await t.http().post('/api/v1/api-keys').set(auth).send({ name: 'x', expiresAt: 'next tuesday' });
+      const junk = await t
+        .http()
+        .post('/api/v1/api-keys')
+        .set(auth)
+        .send({ name: 'x', expiresAt: 'next tuesday' });
       expectErrorShape(junk.body, 400, 'VALIDATION_FAILED');
     });
 
@@ -96,7 +110,11 @@ describe('API keys (e2e)', () => {
       ['an unknown field', { name: 'ok', scopes: ['all'] }],
     ])('refuses %s with 400', async (_label, body) => {
       const u = await registerUser(t);
-      const res = await t.http().post('/api/v1/api-keys').set('Authorization', `Bearer ${u.accessToken}`).send(body);
+      const res = await t
+        .http()
+        .post('/api/v1/api-keys')
+        .set('Authorization', `Bearer ${u.accessToken}`)
+        .send(body);
       expectErrorShape(res.body, 400, 'VALIDATION_FAILED');
     });
 
@@ -124,7 +142,10 @@ describe('API keys (e2e)', () => {
       for (let i = 0; i < 50; i++) await createKey(t, u, { name: `k${i}` });
       await t.orm.em
         .getConnection()
-        .execute(`update api_keys set expires_at = now() - interval '1 minute' where user_id = ? and name = 'k0'`, [u.id]);
+        .execute(
+          `update api_keys set expires_at = now() - interval '1 minute' where user_id = ? and name = 'k0'`,
+          [u.id],
+        );
       await createKey(t, u, { name: 'after expiry' });
     });
 
@@ -132,7 +153,11 @@ describe('API keys (e2e)', () => {
       const u = await registerUser(t);
       const results = await Promise.all(
         Array.from({ length: 60 }, (_, i) =>
-          t.http().post('/api/v1/api-keys').set('Authorization', `Bearer ${u.accessToken}`).send({ name: `race ${i}` }),
+          t
+            .http()
+            .post('/api/v1/api-keys')
+            .set('Authorization', `Bearer ${u.accessToken}`)
+            .send({ name: `race ${i}` }),
         ),
       );
       const statuses = results.map((r) => r.status);
@@ -160,7 +185,13 @@ describe('API keys (e2e)', () => {
         ['createdAt', 'expiresAt', 'id', 'isActive', 'lastUsedAt', 'name', 'prefix'].sort(),
       );
       expect(res.body.items[0]).toEqual(
-        expect.objectContaining({ name: 'second', prefix: b.prefix, isActive: true, lastUsedAt: null, expiresAt: null }),
+        expect.objectContaining({
+          name: 'second',
+          prefix: b.prefix,
+          isActive: true,
+          lastUsedAt: null,
+          expiresAt: null,
+        }),
       );
       const text = visible(res);
       for (const k of [a, b]) {
@@ -185,7 +216,10 @@ describe('API keys (e2e)', () => {
       const u = await registerUser(t);
       const k = await createKey(t, u);
       expect((await t.http().get('/api/v1/users/me').set('X-API-Key', k.key)).status).toBe(200);
-      const del = await t.http().delete(`/api/v1/api-keys/${k.id}`).set('Authorization', `Bearer ${u.accessToken}`);
+      const del = await t
+        .http()
+        .delete(`/api/v1/api-keys/${k.id}`)
+        .set('Authorization', `Bearer ${u.accessToken}`);
       expect(del.status).toBe(204);
       const after = await t.http().get('/api/v1/users/me').set('X-API-Key', k.key);
       expectErrorShape(after.body, 401, 'INVALID_API_KEY');
@@ -194,17 +228,26 @@ describe('API keys (e2e)', () => {
       const list = await t.http().get('/api/v1/api-keys').set('Authorization', `Bearer ${u.accessToken}`);
       expect(list.body.items[0]).toEqual(expect.objectContaining({ id: k.id, isActive: false }));
       // Revoking again is harmless.
-      expect((await t.http().delete(`/api/v1/api-keys/${k.id}`).set('Authorization', `Bearer ${u.accessToken}`)).status).toBe(204);
+      expect(
+        (await t.http().delete(`/api/v1/api-keys/${k.id}`).set('Authorization', `Bearer ${u.accessToken}`))
+          .status,
+      ).toBe(204);
     });
 
     it('answers 404 for another user’s key and leaves it working', async () => {
       const owner = await registerUser(t);
       const intruder = await registerUser(t, 'intruder');
       const k = await createKey(t, owner);
-      const res = await t.http().delete(`/api/v1/api-keys/${k.id}`).set('Authorization', `Bearer ${intruder.accessToken}`);
+      const res = await t
+        .http()
+        .delete(`/api/v1/api-keys/${k.id}`)
+        .set('Authorization', `Bearer ${intruder.accessToken}`);
       expectErrorShape(res.body, 404, 'NOT_FOUND');
       expect((await t.http().get('/api/v1/users/me').set('X-API-Key', k.key)).status).toBe(200);
-      const notUuid = await t.http().delete('/api/v1/api-keys/not-a-uuid').set('Authorization', `Bearer ${owner.accessToken}`);
+      const notUuid = await t
+        .http()
+        .delete('/api/v1/api-keys/not-a-uuid')
+        .set('Authorization', `Bearer ${owner.accessToken}`);
       expectErrorShape(notUuid.body, 400);
     });
   });
@@ -227,7 +270,11 @@ describe('API keys (e2e)', () => {
         t.http().post('/api/v1/api-keys').set('X-API-Key', k.key).send({ name: 'minted by a key' }),
         t.http().get('/api/v1/api-keys').set('X-API-Key', k.key),
         t.http().delete(`/api/v1/api-keys/${k.id}`).set('Authorization', `Bearer ${k.key}`),
-        t.http().post('/api/v1/users/me/password').set('X-API-Key', k.key).send({ currentPassword: u.password, newPassword: 'another password 1' }),
+        t
+          .http()
+          .post('/api/v1/users/me/password')
+          .set('X-API-Key', k.key)
+          .send({ currentPassword: u.password, newPassword: 'another password 1' }),
       ];
       for (const res of await Promise.all(calls)) {
         expectErrorShape(res.body, 403, 'LOGIN_TOKEN_REQUIRED');
@@ -260,7 +307,7 @@ describe('API keys (e2e)', () => {
       const u = await registerUser(t);
       const k = await createKey(t, u);
       for (const position of [3, 10, 20, 34, 35, 40]) {
-        const original = k.key[position]!;
+        const original = k.key[position];
         const replacement = original === 'a' ? 'b' : 'a';
         const changed = k.key.slice(0, position) + replacement + k.key.slice(position + 1);
         const res = await t.http().get('/api/v1/users/me').set('X-API-Key', changed);
@@ -279,7 +326,10 @@ describe('API keys (e2e)', () => {
 
     it('refuses a key once it expires, even while its lookup is cached', async () => {
       const u = await registerUser(t);
-      const k = await createKey(t, u, { name: 'short-lived', expiresAt: new Date(Date.now() + 1500).toISOString() });
+      const k = await createKey(t, u, {
+        name: 'short-lived',
+        expiresAt: new Date(Date.now() + 1500).toISOString(),
+      });
       expect((await t.http().get('/api/v1/users/me').set('X-API-Key', k.key)).status).toBe(200);
       await new Promise((resolve) => setTimeout(resolve, 1600));
       const res = await t.http().get('/api/v1/users/me').set('X-API-Key', k.key);
@@ -293,10 +343,14 @@ describe('API keys (e2e)', () => {
       const k = await createKey(t, u);
       expect((await t.http().get('/api/v1/users/me').set('X-API-Key', k.key)).status).toBe(200);
       const adminAuth = { Authorization: `Bearer ${admin.accessToken}` };
-      expect((await t.http().patch(`/api/v1/admin/users/${u.id}`).set(adminAuth).send({ isActive: false })).status).toBe(200);
+      expect(
+        (await t.http().patch(`/api/v1/admin/users/${u.id}`).set(adminAuth).send({ isActive: false })).status,
+      ).toBe(200);
       const refused = await t.http().get('/api/v1/users/me').set('X-API-Key', k.key);
       expectErrorShape(refused.body, 401, 'USER_INACTIVE');
-      expect((await t.http().patch(`/api/v1/admin/users/${u.id}`).set(adminAuth).send({ isActive: true })).status).toBe(200);
+      expect(
+        (await t.http().patch(`/api/v1/admin/users/${u.id}`).set(adminAuth).send({ isActive: true })).status,
+      ).toBe(200);
       expect((await t.http().get('/api/v1/users/me').set('X-API-Key', k.key)).status).toBe(200);
     });
 
@@ -304,7 +358,9 @@ describe('API keys (e2e)', () => {
       const u = await registerUser(t);
       const k = await createKey(t, u);
       const lastUsed = async (): Promise<Date | null> => {
-        const [row] = await t.orm.em.getConnection().execute('select last_used_at from api_keys where id = ?', [k.id]);
+        const [row] = await t.orm.em
+          .getConnection()
+          .execute('select last_used_at from api_keys where id = ?', [k.id]);
         return row.last_used_at === null ? null : new Date(row.last_used_at as string);
       };
       expect(await lastUsed()).toBeNull();
@@ -332,7 +388,10 @@ describe('API keys (e2e)', () => {
         await t.http().get('/api/v1/api-keys').set('X-API-Key', k.key),
         await t.http().post('/api/v1/api-keys').set('X-API-Key', k.key).send({ name: k.key }),
         await t.http().get('/api/v1/nope').set('X-API-Key', k.key),
-        await t.http().get(`/api/v1/admin/users?email=${encodeURIComponent(u.email)}`).set('Authorization', `Bearer ${admin.accessToken}`),
+        await t
+          .http()
+          .get(`/api/v1/admin/users?email=${encodeURIComponent(u.email)}`)
+          .set('Authorization', `Bearer ${admin.accessToken}`),
         await t.http().delete(`/api/v1/api-keys/${k.id}`).set(jwt),
         await t.http().get('/api/v1/users/me').set('X-API-Key', k.key),
         await t.http().get('/api/v1/api-keys').set(jwt),
@@ -358,8 +417,12 @@ describe('API keys across two running instances (e2e)', () => {
     const u = await registerUser(a);
     const k = await createKey(a, u);
     // Warm both instances' caches.
-    for (const app of [a, b, a, b]) expect((await app.http().get('/api/v1/users/me').set('X-API-Key', k.key)).status).toBe(200);
-    expect((await a.http().delete(`/api/v1/api-keys/${k.id}`).set('Authorization', `Bearer ${u.accessToken}`)).status).toBe(204);
+    for (const app of [a, b, a, b])
+      expect((await app.http().get('/api/v1/users/me').set('X-API-Key', k.key)).status).toBe(200);
+    expect(
+      (await a.http().delete(`/api/v1/api-keys/${k.id}`).set('Authorization', `Bearer ${u.accessToken}`))
+        .status,
+    ).toBe(204);
     const onB = await b.http().get('/api/v1/users/me').set('X-API-Key', k.key);
     expectErrorShape(onB.body, 401, 'INVALID_API_KEY');
     const onA = await a.http().get('/api/v1/users/me').set('X-API-Key', k.key);
@@ -370,8 +433,12 @@ describe('API keys across two running instances (e2e)', () => {
     const u = await registerUser(a);
     const keep = await createKey(a, u, { name: 'keep' });
     const drop = await createKey(a, u, { name: 'drop' });
-    for (const app of [a, b]) expect((await app.http().get('/api/v1/users/me').set('X-API-Key', keep.key)).status).toBe(200);
-    expect((await b.http().delete(`/api/v1/api-keys/${drop.id}`).set('Authorization', `Bearer ${u.accessToken}`)).status).toBe(204);
+    for (const app of [a, b])
+      expect((await app.http().get('/api/v1/users/me').set('X-API-Key', keep.key)).status).toBe(200);
+    expect(
+      (await b.http().delete(`/api/v1/api-keys/${drop.id}`).set('Authorization', `Bearer ${u.accessToken}`))
+        .status,
+    ).toBe(204);
     for (const app of [a, b]) {
       expect((await app.http().get('/api/v1/users/me').set('X-API-Key', keep.key)).status).toBe(200);
       expect((await app.http().get('/api/v1/users/me').set('X-API-Key', drop.key)).status).toBe(401);
@@ -383,8 +450,13 @@ describe('API keys across two running instances (e2e)', () => {
     await makeAdmin(a, admin.id);
     const u = await registerUser(a);
     const k = await createKey(a, u);
-    for (const app of [a, b]) expect((await app.http().get('/api/v1/users/me').set('X-API-Key', k.key)).status).toBe(200);
-    const patch = await a.http().patch(`/api/v1/admin/users/${u.id}`).set('Authorization', `Bearer ${admin.accessToken}`).send({ isActive: false });
+    for (const app of [a, b])
+      expect((await app.http().get('/api/v1/users/me').set('X-API-Key', k.key)).status).toBe(200);
+    const patch = await a
+      .http()
+      .patch(`/api/v1/admin/users/${u.id}`)
+      .set('Authorization', `Bearer ${admin.accessToken}`)
+      .send({ isActive: false });
     expect(patch.status).toBe(200);
     const onB = await b.http().get('/api/v1/users/me').set('X-API-Key', k.key);
     expectErrorShape(onB.body, 401, 'USER_INACTIVE');

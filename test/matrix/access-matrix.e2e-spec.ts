@@ -82,8 +82,16 @@ async function upload(t: TestApp, user: RegisteredUser): Promise<string> {
   return (res.body as { id: string }).id;
 }
 
-async function createKey(t: TestApp, user: RegisteredUser, name = 'matrix'): Promise<{ id: string; key: string }> {
-  const res = await t.http().post('/api/v1/api-keys').set('Authorization', `Bearer ${user.accessToken}`).send({ name });
+async function createKey(
+  t: TestApp,
+  user: RegisteredUser,
+  name = 'matrix',
+): Promise<{ id: string; key: string }> {
+  const res = await t
+    .http()
+    .post('/api/v1/api-keys')
+    .set('Authorization', `Bearer ${user.accessToken}`)
+    .send({ name });
   if (res.status !== 201) throw new Error(`key failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { id: string; key: string };
 }
@@ -96,7 +104,10 @@ async function ensureShare(ctx: Ctx, user: RegisteredUser, permission: string): 
      on conflict (model_id, shared_with_user_id) do nothing`,
     [ctx.v1, ownerId, user.id, permission],
   );
-  const [row] = await sql.execute('select id from model_shares where model_id = ? and shared_with_user_id = ?', [ctx.v1, user.id]);
+  const [row] = await sql.execute(
+    'select id from model_shares where model_id = ? and shared_with_user_id = ?',
+    [ctx.v1, user.id],
+  );
   return row.id as string;
 }
 
@@ -104,7 +115,8 @@ const ROWS: Row[] = [
   { route: 'GET /models/{id}', call: (c, h) => c.t.http().get(`/api/v1/models/${c.v2}`).set(h) },
   {
     route: 'PATCH /models/{id}',
-    call: (c, h) => c.t.http().patch(`/api/v1/models/${c.v2}`).set(h).send({ description: 'patched by the matrix' }),
+    call: (c, h) =>
+      c.t.http().patch(`/api/v1/models/${c.v2}`).set(h).send({ description: 'patched by the matrix' }),
   },
   {
     route: 'DELETE /models/{id}',
@@ -113,18 +125,28 @@ const ROWS: Row[] = [
       if (!c.deletableModel) c.deletableModel = await upload(c.t, c.users.owner);
     },
     call: (c, h) => c.t.http().delete(`/api/v1/models/${c.deletableModel!}`).set(h),
-    after: async (c, status) => {
+    after: (c, status) => {
       if (status === 204) c.deletableModel = null;
+      return Promise.resolve();
     },
   },
   { route: 'GET /models/{id}/file', call: (c, h) => c.t.http().get(`/api/v1/models/${c.v2}/file`).set(h) },
-  { route: 'GET /models/{id}/versions', call: (c, h) => c.t.http().get(`/api/v1/models/${c.v2}/versions`).set(h) },
+  {
+    route: 'GET /models/{id}/versions',
+    call: (c, h) => c.t.http().get(`/api/v1/models/${c.v2}/versions`).set(h),
+  },
   {
     route: 'POST /models/{id}/predictions',
     call: (c, h) => c.t.http().post(`/api/v1/models/${c.v2}/predictions`).set(h).send({ input: INPUT }),
   },
-  { route: 'GET /models/{id}/predictions', call: (c, h) => c.t.http().get(`/api/v1/models/${c.v2}/predictions`).set(h) },
-  { route: "GET /predictions/{id} (owner's)", call: (c, h) => c.t.http().get(`/api/v1/predictions/${c.ownerPrediction}`).set(h) },
+  {
+    route: 'GET /models/{id}/predictions',
+    call: (c, h) => c.t.http().get(`/api/v1/models/${c.v2}/predictions`).set(h),
+  },
+  {
+    route: "GET /predictions/{id} (owner's)",
+    call: (c, h) => c.t.http().get(`/api/v1/predictions/${c.ownerPrediction}`).set(h),
+  },
   {
     route: "GET /predictions/{id} (use holder's)",
     call: (c, h) => c.t.http().get(`/api/v1/predictions/${c.usePrediction}`).set(h),
@@ -132,15 +154,25 @@ const ROWS: Row[] = [
   {
     route: 'POST /models/{id}/shares',
     call: (c, h) =>
-      c.t.http().post(`/api/v1/models/${c.v2}/shares`).set(h).send({ userId: c.shareTargets.create.id, permission: 'view' }),
+      c.t
+        .http()
+        .post(`/api/v1/models/${c.v2}/shares`)
+        .set(h)
+        .send({ userId: c.shareTargets.create.id, permission: 'view' }),
     after: async (c) => {
-      await c.t.orm.em.getConnection().execute('delete from model_shares where shared_with_user_id = ?', [c.shareTargets.create.id]);
+      await c.t.orm.em
+        .getConnection()
+        .execute('delete from model_shares where shared_with_user_id = ?', [c.shareTargets.create.id]);
     },
   },
-  { route: 'GET /models/{id}/shares', call: (c, h) => c.t.http().get(`/api/v1/models/${c.v2}/shares`).set(h) },
+  {
+    route: 'GET /models/{id}/shares',
+    call: (c, h) => c.t.http().get(`/api/v1/models/${c.v2}/shares`).set(h),
+  },
   {
     route: 'PATCH /models/{id}/shares/{shareId}',
-    call: (c, h) => c.t.http().patch(`/api/v1/models/${c.v2}/shares/${c.patchShareId}`).set(h).send({ permission: 'view' }),
+    call: (c, h) =>
+      c.t.http().patch(`/api/v1/models/${c.v2}/shares/${c.patchShareId}`).set(h).send({ permission: 'view' }),
   },
   {
     route: 'DELETE /models/{id}/shares/{shareId}',
@@ -180,7 +212,11 @@ describe('access matrix (e2e)', () => {
       ['view', 'view'],
       ['inactive', 'use'],
     ] as const) {
-      const res = await t.http().post(`/api/v1/models/${ctx.v1}/shares`).set(ownerJwt).send({ userId: users[who].id, permission });
+      const res = await t
+        .http()
+        .post(`/api/v1/models/${ctx.v1}/shares`)
+        .set(ownerJwt)
+        .send({ userId: users[who].id, permission });
       if (res.status !== 201) throw new Error(`share failed: ${res.status} ${JSON.stringify(res.body)}`);
     }
     // Shared on v1; every route below targets v2, uploaded after the shares.
@@ -189,7 +225,11 @@ describe('access matrix (e2e)', () => {
     ctx.deletableModel = null;
 
     const predict = async (u: RegisteredUser) => {
-      const res = await t.http().post(`/api/v1/models/${ctx.v2}/predictions`).set('Authorization', `Bearer ${u.accessToken}`).send({ input: INPUT });
+      const res = await t
+        .http()
+        .post(`/api/v1/models/${ctx.v2}/predictions`)
+        .set('Authorization', `Bearer ${u.accessToken}`)
+        .send({ input: INPUT });
       if (res.status !== 201) throw new Error(`prediction failed: ${res.status} ${JSON.stringify(res.body)}`);
       return (res.body as { id: string }).id;
     };
@@ -204,17 +244,26 @@ describe('access matrix (e2e)', () => {
     expect((await t.http().get('/api/v1/users/me').set('X-API-Key', revoked.key)).status).toBe(200);
     expect((await t.http().delete(`/api/v1/api-keys/${revoked.id}`).set(ownerJwt)).status).toBe(204);
     const expired = await createKey(t, users.owner, 'expired');
-    await t.orm.em.getConnection().execute(`update api_keys set expires_at = now() - interval '1 hour' where id = ?`, [expired.id]);
+    await t.orm.em
+      .getConnection()
+      .execute(`update api_keys set expires_at = now() - interval '1 hour' where id = ?`, [expired.id]);
     const valid = keys.owner;
     const last = valid[valid.length - 1];
     const malformed = valid.slice(0, -1) + (last === 'a' ? 'b' : 'a');
 
     // Deactivated after their token, key and share exist, so only the deactivation can explain a 401.
     const admin = { Authorization: `Bearer ${users.admin.accessToken}` };
-    expect((await t.http().patch(`/api/v1/admin/users/${users.inactive.id}`).set(admin).send({ isActive: false })).status).toBe(200);
+    expect(
+      (await t.http().patch(`/api/v1/admin/users/${users.inactive.id}`).set(admin).send({ isActive: false }))
+        .status,
+    ).toBe(200);
 
     for (const role of ROLES) {
-      columns.push({ label: `${role} · JWT`, role, headers: () => ({ Authorization: `Bearer ${users[role].accessToken}` }) });
+      columns.push({
+        label: `${role} · JWT`,
+        role,
+        headers: () => ({ Authorization: `Bearer ${users[role].accessToken}` }),
+      });
       columns.push({ label: `${role} · key`, role, headers: () => ({ 'X-API-Key': keys[role] }) });
     }
     columns.push(
@@ -224,10 +273,30 @@ describe('access matrix (e2e)', () => {
         refusal: 'USER_INACTIVE',
         headers: () => ({ Authorization: `Bearer ${users.inactive.accessToken}` }),
       },
-      { label: 'inactive · key', role: 'refused', refusal: 'USER_INACTIVE', headers: () => ({ 'X-API-Key': keys.inactive }) },
-      { label: 'revoked key', role: 'refused', refusal: 'INVALID_API_KEY', headers: () => ({ 'X-API-Key': revoked.key }) },
-      { label: 'expired key', role: 'refused', refusal: 'INVALID_API_KEY', headers: () => ({ Authorization: `Bearer ${expired.key}` }) },
-      { label: 'malformed key', role: 'refused', refusal: 'INVALID_API_KEY', headers: () => ({ 'X-API-Key': malformed }) },
+      {
+        label: 'inactive · key',
+        role: 'refused',
+        refusal: 'USER_INACTIVE',
+        headers: () => ({ 'X-API-Key': keys.inactive }),
+      },
+      {
+        label: 'revoked key',
+        role: 'refused',
+        refusal: 'INVALID_API_KEY',
+        headers: () => ({ 'X-API-Key': revoked.key }),
+      },
+      {
+        label: 'expired key',
+        role: 'refused',
+        refusal: 'INVALID_API_KEY',
+        headers: () => ({ Authorization: `Bearer ${expired.key}` }),
+      },
+      {
+        label: 'malformed key',
+        role: 'refused',
+        refusal: 'INVALID_API_KEY',
+        headers: () => ({ 'X-API-Key': malformed }),
+      },
       { label: 'no credentials', role: 'refused', refusal: 'UNAUTHENTICATED', headers: () => ({}) },
     );
   });
@@ -263,14 +332,21 @@ describe('access matrix (e2e)', () => {
     const expectedRow = EXPECTED[route];
     if (!expectedRow) throw new Error(`no expectations for ${route}`);
     for (const column of columns) {
-      const expected = column.role === 'refused' ? 401 : expectedRow[ROLES.indexOf(column.role)]!;
+      const expected = column.role === 'refused' ? 401 : expectedRow[ROLES.indexOf(column.role)];
       await row.before?.(ctx);
       const res = await row.call(ctx, column.headers());
       cells.set(column.label, { status: res.status, expected });
-      if (column.refusal && res.status === 401) expect(`${column.label}: ${res.body.code}`).toBe(`${column.label}: ${column.refusal}`);
+      if (column.refusal && res.status === 401)
+        expect(`${column.label}: ${res.body.code}`).toBe(`${column.label}: ${column.refusal}`);
       if (res.status >= 400) {
         // Every refusal in the shared error shape.
-        expect(res.body).toEqual(expect.objectContaining({ statusCode: res.status, code: expect.any(String), requestId: expect.any(String) }));
+        expect(res.body).toEqual(
+          expect.objectContaining({
+            statusCode: res.status,
+            code: expect.any(String),
+            requestId: expect.any(String),
+          }),
+        );
       }
       await row.after?.(ctx, res.status);
     }

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { createTestApp, expectErrorShape, makeAdmin, registerUser, RegisteredUser, TestApp } from '../support/test-app';
+import {
+  createTestApp,
+  expectErrorShape,
+  makeAdmin,
+  registerUser,
+  RegisteredUser,
+  TestApp,
+} from '../support/test-app';
 
 jest.setTimeout(60_000);
 
@@ -17,7 +24,11 @@ interface ShareBody {
   updatedAt: string;
 }
 
-async function upload(t: TestApp, user: RegisteredUser, name: string): Promise<{ id: string; version: number }> {
+async function upload(
+  t: TestApp,
+  user: RegisteredUser,
+  name: string,
+): Promise<{ id: string; version: number }> {
   const res = await t
     .http()
     .post('/api/v1/models')
@@ -62,7 +73,12 @@ describe('model shares (e2e)', () => {
       ['createdAt', 'id', 'modelId', 'ownerId', 'permission', 'sharedWithUserId', 'updatedAt'].sort(),
     );
     expect(byEmail.body).toEqual(
-      expect.objectContaining({ modelId: m.id, ownerId: owner.id, sharedWithUserId: alice.id, permission: 'view' }),
+      expect.objectContaining({
+        modelId: m.id,
+        ownerId: owner.id,
+        sharedWithUserId: alice.id,
+        permission: 'view',
+      }),
     );
     const byId = await share(m.id, owner, { userId: bob.id, permission: 'edit' });
     expect(byId.status).toBe(201);
@@ -70,7 +86,10 @@ describe('model shares (e2e)', () => {
 
     const rows = await t.orm.em
       .getConnection()
-      .execute('select model_id, owner_id, shared_with_user_id, permission from model_shares where model_id = ? order by permission', [m.id]);
+      .execute(
+        'select model_id, owner_id, shared_with_user_id, permission from model_shares where model_id = ? order by permission',
+        [m.id],
+      );
     expect(rows).toEqual([
       { model_id: m.id, owner_id: owner.id, shared_with_user_id: alice.id, permission: 'view' },
       { model_id: m.id, owner_id: owner.id, shared_with_user_id: bob.id, permission: 'edit' },
@@ -92,16 +111,40 @@ describe('model shares (e2e)', () => {
 
   it('refuses sharing with oneself (400), unknown users (404) and a second share for the same user (409)', async () => {
     const m = await upload(t, owner, 'share-conflicts');
-    expectErrorShape((await share(m.id, owner, { userId: owner.id, permission: 'view' })).body, 400, 'SHARE_WITH_SELF');
-    expectErrorShape((await share(m.id, owner, { email: owner.email, permission: 'use' })).body, 400, 'SHARE_WITH_SELF');
-    expectErrorShape((await share(m.id, owner, { userId: randomUUID(), permission: 'view' })).body, 404, 'NOT_FOUND');
-    expectErrorShape((await share(m.id, owner, { email: 'nobody-here@example.com', permission: 'view' })).body, 404, 'NOT_FOUND');
+    expectErrorShape(
+      (await share(m.id, owner, { userId: owner.id, permission: 'view' })).body,
+      400,
+      'SHARE_WITH_SELF',
+    );
+    expectErrorShape(
+      (await share(m.id, owner, { email: owner.email, permission: 'use' })).body,
+      400,
+      'SHARE_WITH_SELF',
+    );
+    expectErrorShape(
+      (await share(m.id, owner, { userId: randomUUID(), permission: 'view' })).body,
+      404,
+      'NOT_FOUND',
+    );
+    expectErrorShape(
+      (await share(m.id, owner, { email: 'nobody-here@example.com', permission: 'view' })).body,
+      404,
+      'NOT_FOUND',
+    );
     expect((await share(m.id, owner, { userId: alice.id, permission: 'view' })).status).toBe(201);
-    expectErrorShape((await share(m.id, owner, { userId: alice.id, permission: 'edit' })).body, 409, 'SHARE_EXISTS');
+    expectErrorShape(
+      (await share(m.id, owner, { userId: alice.id, permission: 'edit' })).body,
+      409,
+      'SHARE_EXISTS',
+    );
     // Also through another version of the same model: one share per user covers the family.
     const v2 = await upload(t, owner, 'share-conflicts');
     expect(v2.version).toBe(2);
-    expectErrorShape((await share(v2.id, owner, { email: alice.email, permission: 'use' })).body, 409, 'SHARE_EXISTS');
+    expectErrorShape(
+      (await share(v2.id, owner, { email: alice.email, permission: 'use' })).body,
+      409,
+      'SHARE_EXISTS',
+    );
   });
 
   it('lets an admin share on the owner’s behalf, but only the owner or an admin manage shares', async () => {
@@ -110,12 +153,32 @@ describe('model shares (e2e)', () => {
     expect(byAdmin.status).toBe(201);
     expect(byAdmin.body.ownerId).toBe(owner.id);
     // alice has edit: still not allowed to manage shares.
-    expectErrorShape((await share(m.id, alice, { userId: bob.id, permission: 'view' })).body, 403, 'INSUFFICIENT_PERMISSION');
-    expectErrorShape((await t.http().get(`/api/v1/models/${m.id}/shares`).set(as(alice))).body, 403, 'INSUFFICIENT_PERMISSION');
+    expectErrorShape(
+      (await share(m.id, alice, { userId: bob.id, permission: 'view' })).body,
+      403,
+      'INSUFFICIENT_PERMISSION',
+    );
+    expectErrorShape(
+      (await t.http().get(`/api/v1/models/${m.id}/shares`).set(as(alice))).body,
+      403,
+      'INSUFFICIENT_PERMISSION',
+    );
     // stranger cannot even see the model.
-    expectErrorShape((await share(m.id, stranger, { userId: bob.id, permission: 'view' })).body, 404, 'NOT_FOUND');
-    expectErrorShape((await t.http().get(`/api/v1/models/${m.id}/shares`).set(as(stranger))).body, 404, 'NOT_FOUND');
-    expectErrorShape((await share(randomUUID(), owner, { userId: bob.id, permission: 'view' })).body, 404, 'NOT_FOUND');
+    expectErrorShape(
+      (await share(m.id, stranger, { userId: bob.id, permission: 'view' })).body,
+      404,
+      'NOT_FOUND',
+    );
+    expectErrorShape(
+      (await t.http().get(`/api/v1/models/${m.id}/shares`).set(as(stranger))).body,
+      404,
+      'NOT_FOUND',
+    );
+    expectErrorShape(
+      (await share(randomUUID(), owner, { userId: bob.id, permission: 'view' })).body,
+      404,
+      'NOT_FOUND',
+    );
   });
 
   it('covers every version with the same name, present and future, and only that name', async () => {
@@ -125,11 +188,19 @@ describe('model shares (e2e)', () => {
     const v2 = await upload(t, owner, 'share-family');
     expect(v2.version).toBe(2);
     expect((await t.http().get(`/api/v1/models/${v2.id}`).set(as(alice))).status).toBe(200);
-    const predicted = await t.http().post(`/api/v1/models/${v2.id}/predictions`).set(as(alice)).send({ input: INPUT });
+    const predicted = await t
+      .http()
+      .post(`/api/v1/models/${v2.id}/predictions`)
+      .set(as(alice))
+      .send({ input: INPUT });
     expect(predicted.status).toBe(201);
     const versions = await t.http().get(`/api/v1/models/${v2.id}/versions`).set(as(alice));
     expect(versions.body.items.map((v: { version: number }) => v.version)).toEqual([2, 1]);
-    expectErrorShape((await t.http().get(`/api/v1/models/${other.id}`).set(as(alice))).body, 404, 'NOT_FOUND');
+    expectErrorShape(
+      (await t.http().get(`/api/v1/models/${other.id}`).set(as(alice))).body,
+      404,
+      'NOT_FOUND',
+    );
     // The owner sees the family's shares from any version.
     const listed = await t.http().get(`/api/v1/models/${v2.id}/shares`).set(as(owner));
     expect(listed.body.items.map((s: ShareBody) => s.sharedWithUserId)).toEqual([alice.id]);
@@ -138,35 +209,68 @@ describe('model shares (e2e)', () => {
   it('changes the permission with PATCH and takes it back with DELETE', async () => {
     const m = await upload(t, owner, 'share-lifecycle');
     const created = (await share(m.id, owner, { userId: alice.id, permission: 'view' })).body as ShareBody;
-    const predict = () => t.http().post(`/api/v1/models/${m.id}/predictions`).set(as(alice)).send({ input: INPUT });
+    const predict = () =>
+      t.http().post(`/api/v1/models/${m.id}/predictions`).set(as(alice)).send({ input: INPUT });
     expectErrorShape((await predict()).body, 403, 'INSUFFICIENT_PERMISSION');
     expect((await predict()).body.message).toMatch(/"use"/);
 
-    const patched = await t.http().patch(`/api/v1/models/${m.id}/shares/${created.id}`).set(as(owner)).send({ permission: 'use' });
+    const patched = await t
+      .http()
+      .patch(`/api/v1/models/${m.id}/shares/${created.id}`)
+      .set(as(owner))
+      .send({ permission: 'use' });
     expect(patched.status).toBe(200);
-    expect(patched.body).toEqual(expect.objectContaining({ id: created.id, permission: 'use', sharedWithUserId: alice.id }));
-    expect(new Date(patched.body.updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(created.updatedAt).getTime());
+    expect(patched.body).toEqual(
+      expect.objectContaining({ id: created.id, permission: 'use', sharedWithUserId: alice.id }),
+    );
+    expect(new Date(patched.body.updatedAt).getTime()).toBeGreaterThanOrEqual(
+      new Date(created.updatedAt).getTime(),
+    );
     expect((await predict()).status).toBe(201);
 
     expectErrorShape(
-      (await t.http().patch(`/api/v1/models/${m.id}/shares/${created.id}`).set(as(owner)).send({ permission: 'admin' })).body,
+      (
+        await t
+          .http()
+          .patch(`/api/v1/models/${m.id}/shares/${created.id}`)
+          .set(as(owner))
+          .send({ permission: 'admin' })
+      ).body,
       400,
       'VALIDATION_FAILED',
     );
     expectErrorShape(
-      (await t.http().patch(`/api/v1/models/${m.id}/shares/${created.id}`).set(as(owner)).send({ permission: 'edit', userId: bob.id })).body,
+      (
+        await t
+          .http()
+          .patch(`/api/v1/models/${m.id}/shares/${created.id}`)
+          .set(as(owner))
+          .send({ permission: 'edit', userId: bob.id })
+      ).body,
       400,
       'VALIDATION_FAILED',
     );
     expectErrorShape(
-      (await t.http().patch(`/api/v1/models/${m.id}/shares/${created.id}`).set(as(alice)).send({ permission: 'edit' })).body,
+      (
+        await t
+          .http()
+          .patch(`/api/v1/models/${m.id}/shares/${created.id}`)
+          .set(as(alice))
+          .send({ permission: 'edit' })
+      ).body,
       403,
       'INSUFFICIENT_PERMISSION',
     );
 
-    expect((await t.http().delete(`/api/v1/models/${m.id}/shares/${created.id}`).set(as(owner))).status).toBe(204);
+    expect((await t.http().delete(`/api/v1/models/${m.id}/shares/${created.id}`).set(as(owner))).status).toBe(
+      204,
+    );
     expectErrorShape((await t.http().get(`/api/v1/models/${m.id}`).set(as(alice))).body, 404, 'NOT_FOUND');
-    expectErrorShape((await t.http().delete(`/api/v1/models/${m.id}/shares/${created.id}`).set(as(owner))).body, 404, 'NOT_FOUND');
+    expectErrorShape(
+      (await t.http().delete(`/api/v1/models/${m.id}/shares/${created.id}`).set(as(owner))).body,
+      404,
+      'NOT_FOUND',
+    );
   });
 
   it('answers 404 for a share of another model and 400 for a malformed share id', async () => {
@@ -174,16 +278,35 @@ describe('model shares (e2e)', () => {
     const b = await upload(t, owner, 'share-b');
     const onA = (await share(a.id, owner, { userId: alice.id, permission: 'view' })).body as ShareBody;
     expectErrorShape(
-      (await t.http().patch(`/api/v1/models/${b.id}/shares/${onA.id}`).set(as(owner)).send({ permission: 'edit' })).body,
+      (
+        await t
+          .http()
+          .patch(`/api/v1/models/${b.id}/shares/${onA.id}`)
+          .set(as(owner))
+          .send({ permission: 'edit' })
+      ).body,
       404,
       'NOT_FOUND',
     );
-    expectErrorShape((await t.http().delete(`/api/v1/models/${b.id}/shares/${onA.id}`).set(as(owner))).body, 404, 'NOT_FOUND');
-    expectErrorShape((await t.http().delete(`/api/v1/models/${b.id}/shares/not-a-uuid`).set(as(owner))).body, 400);
+    expectErrorShape(
+      (await t.http().delete(`/api/v1/models/${b.id}/shares/${onA.id}`).set(as(owner))).body,
+      404,
+      'NOT_FOUND',
+    );
+    expectErrorShape(
+      (await t.http().delete(`/api/v1/models/${b.id}/shares/not-a-uuid`).set(as(owner))).body,
+      400,
+    );
     // Someone else's model: the share id of one's own model does not help.
     const foreign = await upload(t, stranger, 'share-foreign');
     expectErrorShape(
-      (await t.http().patch(`/api/v1/models/${foreign.id}/shares/${onA.id}`).set(as(stranger)).send({ permission: 'edit' })).body,
+      (
+        await t
+          .http()
+          .patch(`/api/v1/models/${foreign.id}/shares/${onA.id}`)
+          .set(as(stranger))
+          .send({ permission: 'edit' })
+      ).body,
       404,
       'NOT_FOUND',
     );
@@ -193,11 +316,15 @@ describe('model shares (e2e)', () => {
   it('lists a model’s shares page by page, newest first', async () => {
     const m = await upload(t, owner, 'share-pages');
     const ids: string[] = [];
-    for (const u of [alice, bob, stranger]) ids.push(((await share(m.id, owner, { userId: u.id, permission: 'view' })).body as ShareBody).id);
+    for (const u of [alice, bob, stranger])
+      ids.push(((await share(m.id, owner, { userId: u.id, permission: 'view' })).body as ShareBody).id);
     const first = await t.http().get(`/api/v1/models/${m.id}/shares?limit=2`).set(as(owner));
     expect(first.status).toBe(200);
     expect(first.body.items.map((s: ShareBody) => s.id)).toEqual([ids[2], ids[1]]);
-    const second = await t.http().get(`/api/v1/models/${m.id}/shares?limit=2&cursor=${first.body.nextCursor}`).set(as(owner));
+    const second = await t
+      .http()
+      .get(`/api/v1/models/${m.id}/shares?limit=2&cursor=${first.body.nextCursor}`)
+      .set(as(owner));
     expect(second.body.items.map((s: ShareBody) => s.id)).toEqual([ids[0]]);
     expect(second.body.nextCursor).toBeNull();
   });
@@ -222,15 +349,23 @@ describe('model shares (e2e)', () => {
       }),
     );
     expect(res.body.items[1]).toEqual(
-      expect.objectContaining({ permission: 'view', model: expect.objectContaining({ id: m1v2.id, version: 2 }) }),
+      expect.objectContaining({
+        permission: 'view',
+        model: expect.objectContaining({ id: m1v2.id, version: 2 }),
+      }),
     );
     const page = await t.http().get('/api/v1/shares/received?limit=1').set(as(receiver));
     expect(page.body.items).toHaveLength(1);
-    const rest = await t.http().get(`/api/v1/shares/received?limit=1&cursor=${page.body.nextCursor}`).set(as(receiver));
+    const rest = await t
+      .http()
+      .get(`/api/v1/shares/received?limit=1&cursor=${page.body.nextCursor}`)
+      .set(as(receiver));
     expect(rest.body.items[0].model.name).toBe('received-one');
     // Nothing shared with the stranger from these.
     const none = await t.http().get('/api/v1/shares/received').set(as(stranger));
-    expect(none.body.items.map((s: { model: { name: string } }) => s.model.name)).not.toContain('received-one');
+    expect(none.body.items.map((s: { model: { name: string } }) => s.model.name)).not.toContain(
+      'received-one',
+    );
   });
 
   it('includes shared models in GET /models, filtered by owned=true|false', async () => {
@@ -239,7 +374,9 @@ describe('model shares (e2e)', () => {
     const theirs = await upload(t, owner, 'lister-shared');
     await share(theirs.id, owner, { userId: receiver.id, permission: 'view' });
     const ids = async (query: string) =>
-      ((await t.http().get(`/api/v1/models${query}`).set(as(receiver))).body.items as Array<{ id: string }>).map((m) => m.id);
+      (
+        (await t.http().get(`/api/v1/models${query}`).set(as(receiver))).body.items as Array<{ id: string }>
+      ).map((m) => m.id);
     expect((await ids('')).sort()).toEqual([own.id, theirs.id].sort());
     expect(await ids('?owned=true')).toEqual([own.id]);
     expect(await ids('?owned=false')).toEqual([theirs.id]);
@@ -249,15 +386,35 @@ describe('model shares (e2e)', () => {
     const m = await upload(t, owner, 'share-predictions');
     await share(m.id, owner, { userId: alice.id, permission: 'use' });
     await share(m.id, owner, { userId: bob.id, permission: 'use' });
-    const byAlice = await t.http().post(`/api/v1/models/${m.id}/predictions`).set(as(alice)).send({ input: INPUT });
-    const byBob = await t.http().post(`/api/v1/models/${m.id}/predictions`).set(as(bob)).send({ input: INPUT });
-    const byOwner = await t.http().post(`/api/v1/models/${m.id}/predictions`).set(as(owner)).send({ input: INPUT });
+    const byAlice = await t
+      .http()
+      .post(`/api/v1/models/${m.id}/predictions`)
+      .set(as(alice))
+      .send({ input: INPUT });
+    const byBob = await t
+      .http()
+      .post(`/api/v1/models/${m.id}/predictions`)
+      .set(as(bob))
+      .send({ input: INPUT });
+    const byOwner = await t
+      .http()
+      .post(`/api/v1/models/${m.id}/predictions`)
+      .set(as(owner))
+      .send({ input: INPUT });
     for (const r of [byAlice, byBob, byOwner]) expect(r.status).toBe(201);
-    const [row] = await t.orm.em.getConnection().execute('select user_id from predictions where id = ?', [byAlice.body.id]);
+    const [row] = await t.orm.em
+      .getConnection()
+      .execute('select user_id from predictions where id = ?', [byAlice.body.id]);
     expect(row.user_id).toBe(alice.id);
 
     const listed = async (u: RegisteredUser) =>
-      ((await t.http().get(`/api/v1/models/${m.id}/predictions`).set(as(u))).body.items as Array<{ id: string }>).map((p) => p.id).sort();
+      (
+        (await t.http().get(`/api/v1/models/${m.id}/predictions`).set(as(u))).body.items as Array<{
+          id: string;
+        }>
+      )
+        .map((p) => p.id)
+        .sort();
     expect(await listed(alice)).toEqual([byAlice.body.id]);
     expect(await listed(bob)).toEqual([byBob.body.id]);
     expect(await listed(owner)).toEqual([byAlice.body.id, byBob.body.id, byOwner.body.id].sort());
