@@ -58,6 +58,7 @@ const EXPECTED: Record<string, [number, number, number, number, number, number]>
   'DELETE /models/{id}': [204, 204, 403, 403, 403, 404],
   'GET /models/{id}/file': [200, 200, 200, 200, 200, 404],
   'GET /models/{id}/versions': [200, 200, 200, 200, 200, 404],
+  'POST /models/{id}/versions': [201, 201, 201, 403, 403, 404],
   'POST /models/{id}/predictions': [201, 201, 201, 201, 403, 404],
   'GET /models/{id}/predictions': [200, 200, 200, 200, 403, 404],
   "GET /predictions/{id} (owner's)": [200, 200, 404, 404, 404, 404],
@@ -134,6 +135,16 @@ const ROWS: Row[] = [
   {
     route: 'GET /models/{id}/versions',
     call: (c, h) => c.t.http().get(`/api/v1/models/${c.v2}/versions`).set(h),
+  },
+  {
+    route: 'POST /models/{id}/versions',
+    call: (c, h) =>
+      c.t
+        .http()
+        .post(`/api/v1/models/${c.v2}/versions`)
+        .set(h)
+        .field('modelType', 'sklearn')
+        .attach('file', LINREG),
   },
   {
     route: 'POST /models/{id}/predictions',
