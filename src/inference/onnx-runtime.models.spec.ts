@@ -32,6 +32,8 @@ function provider(): OnnxRuntimeProvider {
       sessionCacheMaxBytes: 512 * 1024 * 1024,
       intraOpThreads: 1,
       timeoutMs: 30_000,
+      batchWindowMs: 2,
+      batchMaxRows: 64,
     },
     { jsonBodyBytes: 2 * 1024 * 1024, uploadBytes: 100 * 1024 * 1024, inputElements: 1_000_000 },
   );

@@ -22,6 +22,8 @@ const INFERENCE: AppConfig['inference'] = {
   sessionCacheMaxBytes: 64 * 1024 * 1024,
   intraOpThreads: 1,
   timeoutMs: 10_000,
+  batchWindowMs: 0, // batching has its own spec (onnx-runtime.batching.spec.ts)
+  batchMaxRows: 64,
 };
 const LIMITS: AppConfig['limits'] = { jsonBodyBytes: 1 << 20, uploadBytes: 1 << 24, inputElements: 100_000 };
 

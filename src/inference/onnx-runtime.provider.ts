@@ -31,6 +31,7 @@ import {
   isTensorElementType,
   normalizeInput,
   sliceRow,
+  TensorData,
 } from './tensor-codec';
 
 /** A ZipMap output: returned under `output` as per-row maps built from the `probabilities` tensor. */
@@ -52,6 +53,11 @@ export interface ModelPlan {
   /** Non-tensor outputs that are not ZipMaps; onnxruntime-node cannot return them. */
   omittedOutputs: string[];
   batchOfOne: boolean;
+  /**
+   * Every input has a dynamic leading (batch) dim and every returned output has a leading dim that can be the
+   * batch: concurrent predictions may then be run together and split back along dim 0 (dynamic batching).
+   */
+  batchable: boolean;
   /** The bytes the session is created from (the upload, plus graph outputs for ZipMap inputs). */
   sessionBytes: Uint8Array;
 }
@@ -65,6 +71,31 @@ interface CacheEntry {
   /** Predictions using the session now; it is released only when this is 0 and the entry is evicted. */
   active: number;
   evicted: boolean;
+  /** Dynamic batches being gathered for this session, by input signature (element types and inner dims). */
+  batches: Map<string, PendingBatch>;
+}
+
+/** One prediction waiting in a dynamic batch. */
+interface BatchJob {
+  tensors: EncodedTensor[];
+  rows: number;
+  resolve: (output: Record<string, unknown>) => void;
+  reject: (err: unknown) => void;
+}
+
+interface PendingBatch {
+  entry: CacheEntry;
+  signature: string;
+  jobs: BatchJob[];
+  rows: number;
+  timer: NodeJS.Timeout | null;
+}
+
+/** What `decode` reads from a run's result: an ORT tensor, or a row range of one. */
+interface OutputTensor {
+  type: string;
+  data: ArrayLike<unknown>;
+  dims: readonly number[];
 }
 
 /** Shared between a prediction and its timer: the timer flags it, the run loop checks it between runs. */
@@ -81,6 +112,7 @@ interface PendingLoad {
 
 type Feeds = Record<string, Tensor>;
 type RunOutputs = Record<string, Tensor>;
+type DecodableOutputs = Record<string, OutputTensor>;
 
 /** ORT messages that mean "the caller sent the wrong thing", not "the engine broke". */
 const INPUT_ERROR_PATTERN =
@@ -176,6 +208,7 @@ export function planModel(bytes: Uint8Array): ModelPlan {
     .filter((z) => !graphOutputNames.has(z.probabilities))
     .map((z) => ({ name: z.probabilities, elemType: ONNX_FLOAT }));
   const inputs = model.graph.inputs.map(toTensorSpec);
+  const batchOfOne = isFixedBatchOfOne(inputs);
   return {
     model,
     inputs,
@@ -183,9 +216,23 @@ export function planModel(bytes: Uint8Array): ModelPlan {
     fetches,
     zipMaps,
     omittedOutputs,
-    batchOfOne: isFixedBatchOfOne(inputs),
+    batchOfOne,
+    batchable: !batchOfOne && isBatchable(inputs, outputs),
     sessionBytes: appendGraphOutputs(bytes, extra),
   };
+}
+
+/**
+ * Dynamic batching needs a leading dim that is not fixed on every input (so that rows can be stacked) and on every
+ * returned tensor output (so that results can be split back); ZipMap outputs are per row by construction. Whether
+ * an output's leading dim really is the batch is checked again on each batched run (see `splitBatch`).
+ */
+export function isBatchable(inputs: TensorSpec[], outputs: TensorSpec[]): boolean {
+  if (inputs.length === 0) return false;
+  const dynamicLead = (spec: TensorSpec) =>
+    !spec.rankUnknown && spec.shape.length > 0 && typeof spec.shape[0] !== 'number';
+  if (!inputs.every((spec) => dynamicLead(spec) && spec.elementType !== 'unknown')) return false;
+  return outputs.every((spec) => spec.elementType === 'sequence' || dynamicLead(spec));
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -197,7 +244,7 @@ function errorMessage(err: unknown): string {
 }
 
 /** One `{label: probability}` object per row of a [N, classes] (or [classes]) tensor. */
-function zipMapRows(plan: ZipMapPlan, tensor: Tensor): Array<Record<string, number>> {
+function zipMapRows(plan: ZipMapPlan, tensor: OutputTensor): Array<Record<string, number>> {
   const classes = plan.labels.length;
   const data = tensor.data as Float32Array;
   if (classes === 0 || data.length % classes !== 0) {
@@ -273,6 +320,9 @@ export class OnnxRuntimeProvider implements InferenceProvider, OnModuleDestroy {
       // Fatal only: every error ORT logs is also thrown to us and reported with the request; its own log
       // would go to stderr raw, around the service's structured logger.
       logSeverityLevel: 4,
+      // Intra-op worker threads sleep when idle instead of spinning: on a machine with few cores, spinning
+      // threads take CPU from the event loop (and from the other API processes) after every run.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
   }
 
@@ -359,6 +409,7 @@ export class OnnxRuntimeProvider implements InferenceProvider, OnModuleDestroy {
         plan,
         active: pending.waiters, // taken synchronously, before any other load can evict it
         evicted: false,
+        batches: new Map(),
       };
       if (this.loading.get(model.id) === pending) {
         this.loading.delete(model.id);
@@ -482,6 +533,11 @@ export class OnnxRuntimeProvider implements InferenceProvider, OnModuleDestroy {
     const { plan } = entry;
     const tensors = this.encodeInputs(plan, input);
     const started = performance.now();
+    if (this.joinsBatch(plan, tensors)) {
+      const output = await this.enqueue(entry, tensors);
+      this.checkDeadline(deadline);
+      return { output, inferenceTimeMs: performance.now() - started };
+    }
     const rows = plan.batchOfOne ? tensors[0].dims[0] : 1;
     if (rows === 1) {
       const results = await this.run(entry, tensors);
@@ -520,7 +576,7 @@ export class OnnxRuntimeProvider implements InferenceProvider, OnModuleDestroy {
     }
   }
 
-  private decode(plan: ModelPlan, results: RunOutputs): Record<string, unknown> {
+  private decode(plan: ModelPlan, results: DecodableOutputs): Record<string, unknown> {
     const output: Record<string, unknown> = {};
     const zipMaps = new Map(plan.zipMaps.map((z) => [z.output, z]));
     for (const spec of plan.outputs) {
@@ -533,4 +589,131 @@ export class OnnxRuntimeProvider implements InferenceProvider, OnModuleDestroy {
     }
     return output;
   }
+
+  // ---- dynamic batching ----------------------------------------------------------------------------
+
+  /** Whether this prediction waits for others: a batchable model, batching on, and room left in a batch. */
+  private joinsBatch(plan: ModelPlan, tensors: EncodedTensor[]): boolean {
+    if (!plan.batchable || this.config.batchWindowMs <= 0) return false;
+    const rows = tensors[0].dims[0];
+    if (rows >= this.config.batchMaxRows) return false;
+    return tensors.every((t) => t.dims.length > 0 && t.dims[0] === rows);
+  }
+
+  /**
+   * Adds a prediction to the batch being gathered for its session and input signature; the batch runs when its
+   * window ends or it reaches `batchMaxRows` rows, and each prediction gets its own rows of the outputs.
+   */
+  private enqueue(entry: CacheEntry, tensors: EncodedTensor[]): Promise<Record<string, unknown>> {
+    const rows = tensors[0].dims[0];
+    const signature = tensors.map((t) => `${t.type}[${t.dims.slice(1).join(',')}]`).join(';');
+    return new Promise((resolve, reject) => {
+      let batch = entry.batches.get(signature);
+      if (batch && batch.rows + rows > this.config.batchMaxRows) {
+        this.flush(batch);
+        batch = undefined;
+      }
+      if (!batch) {
+        const created: PendingBatch = { entry, signature, jobs: [], rows: 0, timer: null };
+        created.timer = setTimeout(() => this.flush(created), this.config.batchWindowMs);
+        entry.batches.set(signature, created);
+        batch = created;
+      }
+      batch.jobs.push({ tensors, rows, resolve, reject });
+      batch.rows += rows;
+      if (batch.rows >= this.config.batchMaxRows) this.flush(batch);
+    });
+  }
+
+  private flush(batch: PendingBatch): void {
+    if (batch.timer) clearTimeout(batch.timer);
+    batch.timer = null;
+    if (batch.entry.batches.get(batch.signature) === batch) batch.entry.batches.delete(batch.signature);
+    void this.runBatch(batch);
+  }
+
+  /** One `session.run` for every job; if that fails or its outputs do not split by rows, each job runs alone. */
+  private async runBatch(batch: PendingBatch): Promise<void> {
+    const { entry, jobs } = batch;
+    if (jobs.length > 1) {
+      let split: Array<Record<string, unknown>> | null = null;
+      try {
+        const results = await this.run(entry, concatRows(jobs.map((j) => j.tensors)));
+        split = this.splitBatch(entry.plan, results, jobs);
+      } catch {
+        split = null; // e.g. a model whose leading output dim is not the batch: fall back below
+      }
+      if (split) {
+        jobs.forEach((job, i) => job.resolve(split[i]));
+        return;
+      }
+    }
+    for (const job of jobs) {
+      try {
+        job.resolve(this.decode(entry.plan, await this.run(entry, job.tensors)));
+      } catch (err) {
+        job.reject(err);
+      }
+    }
+  }
+
+  /** Each job's rows of every fetched tensor, decoded; null when an output's leading dim is not the batch. */
+  private splitBatch(
+    plan: ModelPlan,
+    results: RunOutputs,
+    jobs: BatchJob[],
+  ): Array<Record<string, unknown>> | null {
+    const total = jobs.reduce((sum, job) => sum + job.rows, 0);
+    for (const name of plan.fetches) {
+      const tensor = results[name];
+      if (!tensor || tensor.dims.length === 0 || tensor.dims[0] !== total) return null;
+    }
+    let first = 0;
+    return jobs.map((job) => {
+      const part: DecodableOutputs = {};
+      for (const name of plan.fetches) part[name] = sliceRows(results[name], first, job.rows);
+      first += job.rows;
+      return this.decode(plan, part);
+    });
+  }
+}
+
+/** The inputs of several predictions stacked along dim 0, input by input (same types and inner dims). */
+export function concatRows(parts: EncodedTensor[][]): EncodedTensor[] {
+  return parts[0].map((first, k) => {
+    let rows = 0;
+    let length = 0;
+    for (const tensors of parts) {
+      rows += tensors[k].dims[0];
+      length += tensors[k].data.length;
+    }
+    const dims = [rows, ...first.dims.slice(1)];
+    if (Array.isArray(first.data)) {
+      const data: string[] = [];
+      for (const tensors of parts) for (const value of tensors[k].data as string[]) data.push(value);
+      return { name: first.name, type: first.type, data, dims };
+    }
+    const Typed = first.data.constructor as new (length: number) => Exclude<TensorData, string[]>;
+    const data = new Typed(length);
+    let offset = 0;
+    for (const tensors of parts) {
+      const source = tensors[k].data as Exclude<TensorData, string[]>;
+      (data as { set(values: ArrayLike<number | bigint>, offset: number): void }).set(source, offset);
+      offset += source.length;
+    }
+    return { name: first.name, type: first.type, data, dims };
+  });
+}
+
+/** Rows [first, first + rows) of an output tensor, without copying numeric data. */
+function sliceRows(tensor: Tensor, first: number, rows: number): OutputTensor {
+  let rowSize = 1;
+  for (let i = 1; i < tensor.dims.length; i++) rowSize *= tensor.dims[i];
+  const data = tensor.data as ArrayLike<unknown> & {
+    subarray?: (a: number, b: number) => ArrayLike<unknown>;
+  };
+  const start = first * rowSize;
+  const end = start + rows * rowSize;
+  const part = data.subarray ? data.subarray(start, end) : (data as unknown[]).slice(start, end);
+  return { type: tensor.type, data: part, dims: [rows, ...tensor.dims.slice(1)] };
 }
