@@ -54,6 +54,13 @@ export interface AppConfig {
     sessionCacheMaxBytes: number;
     intraOpThreads: number;
     timeoutMs: number;
+    /**
+     * Dynamic batching: concurrent predictions on the same model (dynamic batch dim) that arrive within this many
+     * milliseconds run as one `session.run`; 0 turns it off.
+     */
+    batchWindowMs: number;
+    /** A batch is run as soon as it holds this many rows (requests with more rows run on their own). */
+    batchMaxRows: number;
   };
   webhooks: {
     encryptionKey: Buffer;
@@ -260,6 +267,8 @@ export function loadConfig(overrides: Env = {}): AppConfig {
       intraOpThreads: r.int('INFERENCE_INTRA_OP_THREADS', Math.max(1, Math.min(2, os.cpus().length)), 1, 256),
       callbackBaseUrl: r.raw('PUBLIC_URL') ? publicUrl.replace(/\/+$/, '') : null,
       timeoutMs: r.int('INFERENCE_TIMEOUT_MS', 30_000, 1, 600_000),
+      batchWindowMs: r.int('INFERENCE_BATCH_WINDOW_MS', 2, 0, 1000),
+      batchMaxRows: r.int('INFERENCE_BATCH_MAX_ROWS', 64, 1, 1_000_000),
     },
     webhooks: {
       encryptionKey,
