@@ -20,6 +20,8 @@ export interface OAuthProviderConfig {
 export interface AppConfig {
   nodeEnv: 'development' | 'production' | 'test';
   port: number;
+  /** `npm start` runs this many API processes (node:cluster workers sharing `port`); 1 = no cluster. */
+  webConcurrency: number;
   publicUrl: string;
   databaseUrl: string;
   redisUrl: string;
@@ -220,6 +222,7 @@ export function loadConfig(overrides: Env = {}): AppConfig {
   const config: AppConfig = {
     nodeEnv,
     port,
+    webConcurrency: r.int('WEB_CONCURRENCY', 1, 1, 64),
     publicUrl: publicUrl.replace(/\/+$/, ''),
     databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/modelport', ['postgres:', 'postgresql:']),
     redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
