@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
 import type { InferenceProvider, ModelInspection } from '../inference/inference.types';
+import type { ModelSharesService } from '../model-shares/model-shares.service';
 import { modelFilePath, OpenedFile, StorageService, StoredFile } from '../storage/storage.service';
 import type { User } from '../users/user.entity';
 import type { CreateModelDto } from './dto/model.dto';
@@ -134,6 +135,7 @@ describe('ModelsService', () => {
   let storage: FakeStorage;
   let inference: FakeInference;
   let service: ModelsService;
+  let sharesKept: string[] = [];
   const alice = { user: { id: 'user-alice' } as User } as AuthContext;
   const bob = { user: { id: 'user-bob' } as User } as AuthContext;
   const file = (text = 'model bytes') => ({ buffer: Buffer.from(text), size: text.length });
@@ -143,9 +145,15 @@ describe('ModelsService', () => {
     repo = new FakeModelsRepository();
     storage = new FakeStorage();
     inference = new FakeInference();
-    service = new ModelsService(repo as unknown as ModelsRepository, storage, inference, {
-      record: async () => 'event-id',
-    } as unknown as WebhookEventsService);
+    sharesKept = [];
+    const shares = { keepSharesBeforeDeleting: async (m: Model) => void sharesKept.push(m.id) };
+    service = new ModelsService(
+      repo as unknown as ModelsRepository,
+      storage,
+      inference,
+      { record: async () => 'event-id' } as unknown as WebhookEventsService,
+      shares as unknown as ModelSharesService,
+    );
   });
 
   async function expectAppError(promise: Promise<unknown>, code: string): Promise<AppError> {
@@ -322,6 +330,7 @@ describe('ModelsService', () => {
       const v2 = await service.create(alice, file('shared bytes'), form());
       await service.remove(v1);
       expect(inference.evicted).toEqual([v1.id]);
+      expect(sharesKept).toEqual([v1.id]);
       expect(storage.files.has(v1.filePath)).toBe(true);
       await service.remove(v2);
       expect(storage.files.has(v1.filePath)).toBe(false);

@@ -5,6 +5,7 @@ import type { AuthContext } from '../common/auth-context';
 import { Page, toPageQuery, PageQueryDto } from '../common/pagination';
 import { WebhookEventsService } from '../events/webhook-events.service';
 import { INFERENCE_PROVIDER, InferenceProvider } from '../inference/inference.types';
+import { ModelSharesService } from '../model-shares/model-shares.service';
 import { assertValidJsonSchema } from '../inference/json-schema';
 import { modelFilePath, StorageService, StoredFile } from '../storage/storage.service';
 import type {
@@ -54,6 +55,7 @@ export class ModelsService {
     private readonly storage: StorageService,
     @Inject(INFERENCE_PROVIDER) private readonly inference: InferenceProvider,
     private readonly events: WebhookEventsService,
+    private readonly modelShares: ModelSharesService,
   ) {}
 
   /**
@@ -123,7 +125,12 @@ export class ModelsService {
           // Strictly after the previous version, so "newest first" is also "highest version first".
           createdAt: new Date(Math.max(Date.now(), (latest?.createdAt.getTime() ?? 0) + 1)),
         });
-        await this.events.record(tx, { type: 'model.created', userId, modelId: created.id, data: modelEventData(created) });
+        await this.events.record(tx, {
+          type: 'model.created',
+          userId,
+          modelId: created.id,
+          data: modelEventData(created),
+        });
         return created;
       });
     } catch (err) {
@@ -193,11 +200,21 @@ export class ModelsService {
     return { stream, size, fileName: `${model.name}-v${model.version}.onnx` };
   }
 
-  /** Deletes the row (its shares and predictions go with it), the cached session, and the file if now unused. */
+  /**
+   * Deletes the row (its predictions go with it; its shares move to another version of the name, or go with the
+   * last one), the cached session, and the file if no other row uses it.
+   */
   async remove(model: Model): Promise<void> {
     await this.models.transactional(async (tx) => {
       // Recorded first: the delete cascades webhooks filtered on this model, so only unfiltered ones hear it.
-      await this.events.record(tx, { type: 'model.deleted', userId: model.user.id, modelId: model.id, data: modelEventData(model) });
+      await this.events.record(tx, {
+        type: 'model.deleted',
+        userId: model.user.id,
+        modelId: model.id,
+        data: modelEventData(model),
+      });
+      // Shares sit on one version but cover its family: they move to a remaining version, not away.
+      await this.modelShares.keepSharesBeforeDeleting(model);
       await this.models.deleteById(model.id);
     });
     this.inference.evict(model.id);

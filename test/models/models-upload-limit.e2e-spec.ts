@@ -2,6 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createTestApp, expectErrorShape, registerUser, RegisteredUser, TestApp } from '../support/test-app';
 
+// Booting an app with its own database takes a while on a busy machine.
+jest.setTimeout(120_000);
+
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'models');
 const LIMIT = 4096;
 
