@@ -4,7 +4,12 @@ import { AppError } from '../../common/app-error';
 import type { AppConfig } from '../../config/app.config';
 import { OAuthIdentity, UsersService } from '../../users/users.service';
 import { AuthService } from '../auth.service';
-import type { OAuthRedirectDto } from './oauth.dto';
+
+/** Where the callback sends the browser (Nest's @Redirect() reads it). */
+export interface OAuthRedirect {
+  url: string;
+  statusCode: 302;
+}
 
 /** Finishes a provider sign-in: find, link or create the user, then hand the tokens to the configured page. */
 @Injectable()
@@ -20,7 +25,7 @@ export class OAuthService {
   }
 
   /** The tokens travel in the URL fragment, which browsers never send to a server or put in Referer. */
-  async completeSignIn(identity: OAuthIdentity): Promise<OAuthRedirectDto> {
+  async completeSignIn(identity: OAuthIdentity): Promise<OAuthRedirect> {
     const user = await this.users.findOrCreateFromOAuth(identity);
     if (!user.isActive) throw new AppError('USER_INACTIVE', 'This account is deactivated');
     const { accessToken, refreshToken, expiresIn, tokenType } = await this.auth.signIn(user);
