@@ -13,6 +13,7 @@ import { ThrottleModule } from './throttle/throttle.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { ModelSharesModule } from './model-shares/model-shares.module';
+import { PredictionsModule } from './predictions/predictions.module';
 import { InferenceModule } from './inference/inference.module';
 import { ModelsModule } from './models/models.module';
 import { StorageModule } from './storage/storage.module';
@@ -46,6 +47,7 @@ export class AppModule {
         ApiKeysModule,
         AdminModule,
         ModelSharesModule,
+        PredictionsModule,
         InferenceModule,
         StorageModule,
         ModelsModule,
