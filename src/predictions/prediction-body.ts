@@ -22,7 +22,11 @@ export function parseCreatePredictionBody(body: unknown): CreatePredictionDto {
     if (key === '__proto__') messages.push('property __proto__ should not exist');
     else Object.defineProperty(dto, key, { value, enumerable: true, writable: true, configurable: true });
   }
-  const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  const errors = validateSync(dto, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+  });
   messages.push(...errors.flatMap((e) => Object.values(e.constraints ?? {})));
   if (messages.length > 0) {
     throw new AppError('VALIDATION_FAILED', messages.join('; ') || 'Invalid request body');

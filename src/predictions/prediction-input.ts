@@ -42,7 +42,9 @@ export function withoutNul(value: unknown): unknown {
   if (typeof value === 'string') return value.replace(/\u0000/g, '\uFFFD');
   if (Array.isArray(value)) return value.map(withoutNul);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(/\u0000/g, '\uFFFD'), withoutNul(v)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k.replace(/\u0000/g, '\uFFFD'), withoutNul(v)]),
+    );
   }
   return value;
 }
@@ -79,6 +81,8 @@ export function toNamedInput(input: unknown, inputNames: string[] | null): unkno
 export function prefersRespondAsync(prefer: string | string[] | undefined): boolean {
   const values = Array.isArray(prefer) ? prefer : prefer ? [prefer] : [];
   return values.some((value) =>
-    value.split(',').some((preference) => preference.split(/[;=]/)[0].trim().toLowerCase() === 'respond-async'),
+    value
+      .split(',')
+      .some((preference) => preference.split(/[;=]/)[0].trim().toLowerCase() === 'respond-async'),
   );
 }

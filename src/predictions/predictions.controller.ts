@@ -55,11 +55,23 @@ export class PredictionsController {
     type: PredictionResponseDto,
     description: 'Queued: status `pending`; poll the `Location` (GET /predictions/{id})',
   })
-  @ApiBadRequestResponse({ description: 'The input does not fit the model (recorded as failed)', type: ErrorResponseDto })
+  @ApiBadRequestResponse({
+    description: 'The input does not fit the model (recorded as failed)',
+    type: ErrorResponseDto,
+  })
   @ApiConflictResponse({ description: 'The model is archived', type: ErrorResponseDto })
-  @ApiPayloadTooLargeResponse({ description: 'Body or input element count over the limit', type: ErrorResponseDto })
-  @ApiUnprocessableEntityResponse({ description: 'The engine failed (recorded as failed)', type: ErrorResponseDto })
-  @ApiGatewayTimeoutResponse({ description: 'Inference took too long (recorded as failed)', type: ErrorResponseDto })
+  @ApiPayloadTooLargeResponse({
+    description: 'Body or input element count over the limit',
+    type: ErrorResponseDto,
+  })
+  @ApiUnprocessableEntityResponse({
+    description: 'The engine failed (recorded as failed)',
+    type: ErrorResponseDto,
+  })
+  @ApiGatewayTimeoutResponse({
+    description: 'Inference took too long (recorded as failed)',
+    type: ErrorResponseDto,
+  })
   async createPrediction(
     @Auth() auth: AuthContext,
     @CurrentModel() access: ModelAccess,
@@ -67,7 +79,10 @@ export class PredictionsController {
     @Headers('prefer') prefer: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
-    sendPredictionOutcome(res, await this.predictions.create(auth, access, dto.input, { respondAsync: prefersRespondAsync(prefer) }));
+    sendPredictionOutcome(
+      res,
+      await this.predictions.create(auth, access, dto.input, { respondAsync: prefersRespondAsync(prefer) }),
+    );
   }
 
   @Get('models/:id/predictions')
@@ -86,7 +101,10 @@ export class PredictionsController {
 
   @Get('predictions')
   @ApiOperation({ operationId: 'listPredictions', summary: 'Your predictions, newest first' })
-  async listPredictions(@Auth() auth: AuthContext, @Query() query: ListPredictionsQueryDto): Promise<PredictionPageDto> {
+  async listPredictions(
+    @Auth() auth: AuthContext,
+    @Query() query: ListPredictionsQueryDto,
+  ): Promise<PredictionPageDto> {
     return this.predictions.listOwn(auth, query);
   }
 

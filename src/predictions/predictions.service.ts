@@ -131,7 +131,10 @@ export class PredictionsService {
     if (!prediction) return;
     const model = prediction.model;
     if (model.status === 'archived') {
-      this.fail(prediction, `model "${model.name}" version ${model.version} was archived before the prediction ran`);
+      this.fail(
+        prediction,
+        `model "${model.name}" version ${model.version} was archived before the prediction ran`,
+      );
     } else {
       prediction.status = 'success';
       await this.infer(model, prediction, prediction.inputData);
@@ -141,7 +144,10 @@ export class PredictionsService {
 
   /** Own predictions, or one made on a model the caller owns (admins: any); else 404. */
   async findOne(auth: AuthContext, id: string): Promise<PredictionResponseDto> {
-    const prediction = await this.predictions.findVisible(id, { userId: auth.user.id, isAdmin: auth.user.isAdmin });
+    const prediction = await this.predictions.findVisible(id, {
+      userId: auth.user.id,
+      isAdmin: auth.user.isAdmin,
+    });
     if (!prediction) throw AppError.notFound('Prediction');
     return toPredictionResponse(prediction);
   }
@@ -197,7 +203,8 @@ export class PredictionsService {
       return null;
     } catch (err) {
       const { error, message } = describeFailure(err);
-      if (!(err instanceof AppError)) this.logger.error({ err, predictionId: prediction.id }, 'Inference crashed');
+      if (!(err instanceof AppError))
+        this.logger.error({ err, predictionId: prediction.id }, 'Inference crashed');
       this.fail(prediction, message);
       return error;
     }
@@ -246,7 +253,8 @@ export class PredictionsService {
 function parseInstant(name: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new AppError('VALIDATION_FAILED', `${name} must be an ISO 8601 date-time`);
+  if (Number.isNaN(date.getTime()))
+    throw new AppError('VALIDATION_FAILED', `${name} must be an ISO 8601 date-time`);
   return date;
 }
 

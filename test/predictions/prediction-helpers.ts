@@ -1,11 +1,5 @@
 import * as path from 'node:path';
-import {
-  flatten,
-  mismatches,
-  ModelFolder,
-  nest,
-  shapeOf,
-} from '../../src/inference/testing/model-cases';
+import { flatten, mismatches, ModelFolder, nest, shapeOf } from '../../src/inference/testing/model-cases';
 import type { TestApp } from '../support/test-app';
 
 export const FIXTURES_DIR = path.resolve(__dirname, '../fixtures/models');
@@ -51,7 +45,8 @@ export async function uploadOk(
   options: { name?: string; modelType?: string } = {},
 ): Promise<UploadedModel> {
   const res = await uploadFolder(t, token, folder, options);
-  if (res.status !== 201) throw new Error(`upload of ${folder.name} failed: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201)
+    throw new Error(`upload of ${folder.name} failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as unknown as UploadedModel;
 }
 
@@ -66,14 +61,16 @@ export function caseInput(folder: ModelFolder, caseIndex: number): Record<string
 
 /** A ZipMap output (one `{label: probability}` per row) as a dense row-major list in the oracle's key order. */
 function denseFromMaps(rows: unknown, keys: Array<string | number>): unknown[] | string {
-  if (!Array.isArray(rows)) return `expected an array of per-row maps, got ${JSON.stringify(rows)?.slice(0, 80)}`;
+  if (!Array.isArray(rows))
+    return `expected an array of per-row maps, got ${JSON.stringify(rows)?.slice(0, 80)}`;
   const dense: unknown[] = [];
   const want = keys.map(String);
   for (const row of rows as Array<Record<string, unknown>>) {
     if (row === null || typeof row !== 'object' || Array.isArray(row)) return 'a ZipMap row is not an object';
     const got = Object.keys(row);
     // Same labels in the ZipMap's class order.
-    if (JSON.stringify(got) !== JSON.stringify(want)) return `row keys ${JSON.stringify(got)} != ${JSON.stringify(want)}`;
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      return `row keys ${JSON.stringify(got)} != ${JSON.stringify(want)}`;
     for (const key of want) dense.push(row[key]);
   }
   return dense;
@@ -84,7 +81,11 @@ function denseFromMaps(rows: unknown, keys: Array<string | number>): unknown[] |
  * `|got - exp| <= atol + rtol * |exp|`). pt-tiny-multiio has no oracle numbers: shapes [rows, 10] and
  * output1 = output2 + output3.
  */
-export function compareOutputs(folder: ModelFolder, caseIndex: number, output: Record<string, unknown>): string[] {
+export function compareOutputs(
+  folder: ModelFolder,
+  caseIndex: number,
+  output: Record<string, unknown>,
+): string[] {
   const testCase = folder.cases.cases[caseIndex];
   const tolerance = folder.cases.tolerance;
   if (folder.name === 'pt-tiny-multiio') {
@@ -92,7 +93,8 @@ export function compareOutputs(folder: ModelFolder, caseIndex: number, output: R
     const problems: string[] = [];
     for (const name of ['output1', 'output2', 'output3']) {
       const shape = shapeOf(output[name]);
-      if (JSON.stringify(shape) !== JSON.stringify([rows, 10])) problems.push(`${name} shape ${JSON.stringify(shape)}`);
+      if (JSON.stringify(shape) !== JSON.stringify([rows, 10]))
+        problems.push(`${name} shape ${JSON.stringify(shape)}`);
     }
     if (problems.length > 0) return problems;
     const [o1, o2, o3] = ['output1', 'output2', 'output3'].map((o) => flatten(output[o]) as number[]);
@@ -117,7 +119,8 @@ export function compareOutputs(folder: ModelFolder, caseIndex: number, output: R
         problems.push(`${name}: ${dense}`);
         continue;
       }
-      if ((got as unknown[]).length !== expected.dims[0]) problems.push(`${name}: ${(got as unknown[]).length} rows`);
+      if ((got as unknown[]).length !== expected.dims[0])
+        problems.push(`${name}: ${(got as unknown[]).length} rows`);
       problems.push(...mismatches(dense, expected.data, tolerance).map((p) => `${name}${p}`));
     } else {
       const shape = shapeOf(got);
@@ -155,7 +158,9 @@ export async function predictionRows(t: TestApp, userId: string, modelId: string
 }
 
 export async function predictionRow(t: TestApp, id: string): Promise<PredictionRow | undefined> {
-  const rows = await t.orm.em.getConnection().execute<PredictionRow[]>('select * from predictions where id = ?', [id]);
+  const rows = await t.orm.em
+    .getConnection()
+    .execute<PredictionRow[]>('select * from predictions where id = ?', [id]);
   return rows[0];
 }
 

@@ -67,7 +67,11 @@ describe('prediction limits (e2e)', () => {
     expect(res.body.message).toMatch(/longer than 1 ms/);
     const after = await predictionRows(t, user.id, linreg.id);
     expect(after).toHaveLength(before.length + 1);
-    expect(after[0]).toMatchObject({ status: 'failed', error_message: res.body.message, inference_time_ms: null });
+    expect(after[0]).toMatchObject({
+      status: 'failed',
+      error_message: res.body.message,
+      inference_time_ms: null,
+    });
   });
 
   it('a queued prediction over the timeout moves to failed', async () => {
@@ -78,7 +82,10 @@ describe('prediction limits (e2e)', () => {
     while (body.status === 'pending' && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       body = (
-        await t.http().get(`/api/v1/predictions/${res.body.id}`).set('Authorization', `Bearer ${user.accessToken}`)
+        await t
+          .http()
+          .get(`/api/v1/predictions/${res.body.id}`)
+          .set('Authorization', `Bearer ${user.accessToken}`)
       ).body;
     }
     expect(body).toMatchObject({ status: 'failed', errorMessage: expect.stringMatching(/longer than 1 ms/) });

@@ -53,7 +53,10 @@ describe('predictions on the fixture models (e2e)', () => {
         });
         expect(Number.isInteger(res.body.inferenceTimeMs)).toBe(true);
         expect(res.body.inferenceTimeMs).toBeGreaterThanOrEqual(0);
-        expect({ name, problems: compareOutputs(folder, caseIndex, res.body.output) }).toEqual({ name, problems: [] });
+        expect({ name, problems: compareOutputs(folder, caseIndex, res.body.output) }).toEqual({
+          name,
+          problems: [],
+        });
 
         const row = await predictionRow(t, res.body.id);
         expect(row).toMatchObject({

@@ -27,8 +27,13 @@ describe('predictions (e2e)', () => {
   let multiio: UploadedModel;
 
   const post = (token: string, modelId: string, body: unknown) =>
-    t.http().post(`/api/v1/models/${modelId}/predictions`).set('Authorization', `Bearer ${token}`).send(body as object);
-  const get = (token: string, url: string) => t.http().get(`/api/v1${url}`).set('Authorization', `Bearer ${token}`);
+    t
+      .http()
+      .post(`/api/v1/models/${modelId}/predictions`)
+      .set('Authorization', `Bearer ${token}`)
+      .send(body as object);
+  const get = (token: string, url: string) =>
+    t.http().get(`/api/v1${url}`).set('Authorization', `Bearer ${token}`);
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -57,7 +62,10 @@ describe('predictions (e2e)', () => {
   ): Promise<void> {
     const before = await predictionRows(t, owner.id, model.id);
     const res = await post(owner.accessToken, model.id, { input });
-    expect({ status: res.status, body: res.body }).toEqual({ status, body: expect.objectContaining({ code }) });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status,
+      body: expect.objectContaining({ code }),
+    });
     expectErrorShape(res.body, status, code);
     expect(res.body.message).toMatch(message);
     const after = await predictionRows(t, owner.id, model.id);
@@ -81,11 +89,23 @@ describe('predictions (e2e)', () => {
     });
 
     it('a string in a float tensor', async () => {
-      await expectRefusedAndRecorded(linreg, { input: [[1, 'a', 3, 4]] }, 400, 'INVALID_INPUT', /\[0\]\[1\].*number/);
+      await expectRefusedAndRecorded(
+        linreg,
+        { input: [[1, 'a', 3, 4]] },
+        400,
+        'INVALID_INPUT',
+        /\[0\]\[1\].*number/,
+      );
     });
 
     it('the string "NaN" in a float tensor', async () => {
-      await expectRefusedAndRecorded(linreg, { input: [['NaN', 1, 2, 3]] }, 400, 'INVALID_INPUT', /\[0\]\[0\].*number/);
+      await expectRefusedAndRecorded(
+        linreg,
+        { input: [['NaN', 1, 2, 3]] },
+        400,
+        'INVALID_INPUT',
+        /\[0\]\[0\].*number/,
+      );
     });
 
     it('1.5 in an int64 tensor', async () => {
@@ -105,7 +125,13 @@ describe('predictions (e2e)', () => {
     });
 
     it('a missing input name', async () => {
-      await expectRefusedAndRecorded(mixed, { input1: [[1]] }, 400, 'INVALID_INPUT', /missing input "input2"/);
+      await expectRefusedAndRecorded(
+        mixed,
+        { input1: [[1]] },
+        400,
+        'INVALID_INPUT',
+        /missing input "input2"/,
+      );
     });
 
     it('an extra input name', async () => {
@@ -202,17 +228,24 @@ describe('predictions (e2e)', () => {
     it("another user's model is a 404 and nothing is recorded", async () => {
       const res = await post(other.accessToken, linreg.id, { input: [[1, 2, 3, 4]] });
       expectErrorShape(res.body, 404, 'NOT_FOUND');
-      const rows = await t.orm.em.getConnection().execute('select id from predictions where user_id = ?', [other.id]);
+      const rows = await t.orm.em
+        .getConnection()
+        .execute('select id from predictions where user_id = ?', [other.id]);
       expect(rows).toHaveLength(0);
     });
 
     it('an unknown model is a 404', async () => {
-      const res = await post(owner.accessToken, '00000000-0000-4000-8000-000000000000', { input: [[1, 2, 3, 4]] });
+      const res = await post(owner.accessToken, '00000000-0000-4000-8000-000000000000', {
+        input: [[1, 2, 3, 4]],
+      });
       expectErrorShape(res.body, 404, 'NOT_FOUND');
     });
 
     it('no credentials is a 401', async () => {
-      const res = await t.http().post(`/api/v1/models/${linreg.id}/predictions`).send({ input: [[1, 2, 3, 4]] });
+      const res = await t
+        .http()
+        .post(`/api/v1/models/${linreg.id}/predictions`)
+        .send({ input: [[1, 2, 3, 4]] });
       expectErrorShape(res.body, 401);
     });
 
@@ -229,7 +262,10 @@ describe('predictions (e2e)', () => {
       expect(res.body.message).toMatch(/archived/);
       expect(await predictionRows(t, owner.id, model.id)).toHaveLength(0);
       // Also when queued: refused up front.
-      const queued = await post(owner.accessToken, model.id, { input: [[1, 2, 3, 4]] }).set('Prefer', 'respond-async');
+      const queued = await post(owner.accessToken, model.id, { input: [[1, 2, 3, 4]] }).set(
+        'Prefer',
+        'respond-async',
+      );
       expectErrorShape(queued.body, 409, 'MODEL_ARCHIVED');
     });
 
@@ -281,10 +317,9 @@ describe('predictions (e2e)', () => {
     });
 
     it('a queued input that the engine refuses moves to failed with the reason', async () => {
-      const res = await post(owner.accessToken, mixed.id, { input: { input1: [[1], [2]], input2: [[0.5]] } }).set(
-        'Prefer',
-        'respond-async',
-      );
+      const res = await post(owner.accessToken, mixed.id, {
+        input: { input1: [[1], [2]], input2: [[0.5]] },
+      }).set('Prefer', 'respond-async');
       expect(res.status).toBe(202);
       expect(res.body.status).toBe('pending');
       const done = await waitForOutcome(t, owner.accessToken, res.body.id);
@@ -295,7 +330,10 @@ describe('predictions (e2e)', () => {
 
     it('an input that fails the schema is refused at once (400) and recorded, even when async is asked for', async () => {
       const before = await predictionRows(t, owner.id, linreg.id);
-      const res = await post(owner.accessToken, linreg.id, { input: [[1, 2]] }).set('Prefer', 'respond-async');
+      const res = await post(owner.accessToken, linreg.id, { input: [[1, 2]] }).set(
+        'Prefer',
+        'respond-async',
+      );
       expectErrorShape(res.body, 400, 'INVALID_INPUT');
       const after = await predictionRows(t, owner.id, linreg.id);
       expect(after).toHaveLength(before.length + 1);
@@ -310,7 +348,10 @@ describe('predictions (e2e)', () => {
         .set('Authorization', `Bearer ${owner.accessToken}`)
         .send({ status: 'deprecated' })
         .expect(200);
-      const res = await post(owner.accessToken, model.id, { input: [[1, 2, 3, 4]] }).set('Prefer', 'respond-async');
+      const res = await post(owner.accessToken, model.id, { input: [[1, 2, 3, 4]] }).set(
+        'Prefer',
+        'respond-async',
+      );
       expect(res.status).toBe(202);
       expect(res.headers.deprecation).toBe('true');
       expect((await waitForOutcome(t, owner.accessToken, res.body.id)).status).toBe('success');
@@ -326,21 +367,33 @@ describe('predictions (e2e)', () => {
       reader = await registerUser(t, 'reader');
       model = await uploadOk(t, reader.accessToken, linregFolder, { name: 'listing' });
       // 5 successes and 2 failures, in order.
-      const inputs = [[[1, 2, 3, 4]], [[1, 2]], [[2, 3, 4, 5]], [[3, 4, 5, 6]], [['x', 1, 2, 3]], [[4, 5, 6, 7]], [[5, 6, 7, 8]]];
+      const inputs = [
+        [[1, 2, 3, 4]],
+        [[1, 2]],
+        [[2, 3, 4, 5]],
+        [[3, 4, 5, 6]],
+        [['x', 1, 2, 3]],
+        [[4, 5, 6, 7]],
+        [[5, 6, 7, 8]],
+      ];
       for (const input of inputs) {
         const res = await post(reader.accessToken, model.id, { input });
-        const id = res.status === 201 ? (res.body.id as string) : (await predictionRows(t, reader.id, model.id))[0].id;
+        const id =
+          res.status === 201 ? (res.body.id as string) : (await predictionRows(t, reader.id, model.id))[0].id;
         const row = await predictionRow(t, id);
         made.push({ id, status: row!.status, createdAt: new Date(row!.created_at).toISOString() });
       }
       made.reverse(); // newest first, as the API lists them
     });
 
-    it('GET /predictions lists the caller\'s own, newest first, across pages with a cursor', async () => {
+    it("GET /predictions lists the caller's own, newest first, across pages with a cursor", async () => {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const page = await get(reader.accessToken, `/predictions?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+        const page = await get(
+          reader.accessToken,
+          `/predictions?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+        );
         expect(page.status).toBe(200);
         expect(page.body.items.length).toBeLessThanOrEqual(3);
         seen.push(...page.body.items.map((p: { id: string }) => p.id));
@@ -355,7 +408,10 @@ describe('predictions (e2e)', () => {
         made.filter((p) => p.status === 'failed').map((p) => p.id),
       );
       expect(failed.body.items.every((p: { errorMessage: string }) => p.errorMessage.length > 0)).toBe(true);
-      const onModel = await get(reader.accessToken, `/predictions?modelId=${model.id}&status=success&limit=100`);
+      const onModel = await get(
+        reader.accessToken,
+        `/predictions?modelId=${model.id}&status=success&limit=100`,
+      );
       expect(onModel.body.items).toHaveLength(5);
       const onOther = await get(reader.accessToken, `/predictions?modelId=${linreg.id}`);
       expect(onOther.body).toEqual({ items: [], nextCursor: null });
@@ -364,11 +420,24 @@ describe('predictions (e2e)', () => {
     it('filters by from (inclusive) and to (exclusive)', async () => {
       const oldestFirst = [...made].reverse();
       const third = oldestFirst[2];
-      const from = await get(reader.accessToken, `/predictions?from=${encodeURIComponent(third.createdAt)}&limit=100`);
-      expect(from.body.items.map((p: { id: string }) => p.id)).toEqual(made.filter((p) => p.createdAt >= third.createdAt).map((p) => p.id));
-      const to = await get(reader.accessToken, `/predictions?to=${encodeURIComponent(third.createdAt)}&limit=100`);
-      expect(to.body.items.map((p: { id: string }) => p.id)).toEqual(made.filter((p) => p.createdAt < third.createdAt).map((p) => p.id));
-      const none = await get(reader.accessToken, '/predictions?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z');
+      const from = await get(
+        reader.accessToken,
+        `/predictions?from=${encodeURIComponent(third.createdAt)}&limit=100`,
+      );
+      expect(from.body.items.map((p: { id: string }) => p.id)).toEqual(
+        made.filter((p) => p.createdAt >= third.createdAt).map((p) => p.id),
+      );
+      const to = await get(
+        reader.accessToken,
+        `/predictions?to=${encodeURIComponent(third.createdAt)}&limit=100`,
+      );
+      expect(to.body.items.map((p: { id: string }) => p.id)).toEqual(
+        made.filter((p) => p.createdAt < third.createdAt).map((p) => p.id),
+      );
+      const none = await get(
+        reader.accessToken,
+        '/predictions?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z',
+      );
       expect(none.body.items).toEqual([]);
       const day = new Date(third.createdAt).toISOString().slice(0, 10);
       const dateOnly = await get(reader.accessToken, `/predictions?from=${day}`);
@@ -395,7 +464,10 @@ describe('predictions (e2e)', () => {
       expect(mine.status).toBe(200);
       expect(mine.body).toMatchObject({ id: made[0].id, modelId: model.id, userId: reader.id });
       expectErrorShape((await get(other.accessToken, `/predictions/${made[0].id}`)).body, 404, 'NOT_FOUND');
-      expectErrorShape((await get(reader.accessToken, '/predictions/00000000-0000-4000-8000-000000000000')).body, 404);
+      expectErrorShape(
+        (await get(reader.accessToken, '/predictions/00000000-0000-4000-8000-000000000000')).body,
+        404,
+      );
       expectErrorShape((await get(reader.accessToken, '/predictions/xyz')).body, 400, 'VALIDATION_FAILED');
     });
 
@@ -415,7 +487,10 @@ describe('predictions (e2e)', () => {
       // Owner: everything on the model, the share holder's included.
       const ownerView = await get(reader.accessToken, `/models/${model.id}/predictions?limit=100`);
       expect(ownerView.status).toBe(200);
-      expect(ownerView.body.items.map((p: { id: string }) => p.id)).toEqual([theirs.body.id, ...made.map((p) => p.id)]);
+      expect(ownerView.body.items.map((p: { id: string }) => p.id)).toEqual([
+        theirs.body.id,
+        ...made.map((p) => p.id),
+      ]);
       expect((await get(reader.accessToken, `/predictions/${theirs.body.id}`)).status).toBe(200);
       // ...but GET /predictions stays the caller's own.
       const ownerOwn = await get(reader.accessToken, '/predictions?limit=100');
@@ -432,8 +507,16 @@ describe('predictions (e2e)', () => {
       expect(failedOnModel.body.items).toHaveLength(2);
 
       // Anyone else: the model is not there.
-      expectErrorShape((await get(stranger.accessToken, `/models/${model.id}/predictions`)).body, 404, 'NOT_FOUND');
-      expectErrorShape((await get(stranger.accessToken, `/predictions/${theirs.body.id}`)).body, 404, 'NOT_FOUND');
+      expectErrorShape(
+        (await get(stranger.accessToken, `/models/${model.id}/predictions`)).body,
+        404,
+        'NOT_FOUND',
+      );
+      expectErrorShape(
+        (await get(stranger.accessToken, `/predictions/${theirs.body.id}`)).body,
+        404,
+        'NOT_FOUND',
+      );
     });
 
     it('a view-only share may not predict (403) and records nothing', async () => {

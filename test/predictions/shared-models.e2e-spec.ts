@@ -25,7 +25,9 @@ interface Result {
   note: string;
 }
 
-const folders: ModelFolder[] = listModelFolders(SHARED_MODELS_DIR).map((n) => loadModelFolder(SHARED_MODELS_DIR, n));
+const folders: ModelFolder[] = listModelFolders(SHARED_MODELS_DIR).map((n) =>
+  loadModelFolder(SHARED_MODELS_DIR, n),
+);
 
 describe('all shared models through the API (e2e)', () => {
   let t: TestApp;
@@ -42,7 +44,10 @@ describe('all shared models through the API (e2e)', () => {
     const lines = [
       '| model | origin | upload | cases | result | note |',
       '|---|---|---|---|---|---|',
-      ...results.map((r) => `| ${r.model} | ${r.origin} | ${r.upload} | ${r.cases} | ${r.outcome} | ${r.note.replace(/\|/g, '\\|')} |`),
+      ...results.map(
+        (r) =>
+          `| ${r.model} | ${r.origin} | ${r.upload} | ${r.cases} | ${r.outcome} | ${r.note.replace(/\|/g, '\\|')} |`,
+      ),
     ];
     const table = lines.join('\n');
     const dir = path.resolve(__dirname, '../artifacts');
@@ -99,7 +104,8 @@ describe('all shared models through the API (e2e)', () => {
     result.cases = `${passed}/${folder.cases.cases.length}`;
     result.outcome = problems.length === 0 ? 'expected outputs' : 'MISMATCH';
     result.note = problems.join(' / ').slice(0, 200);
-    if (name === 'pt-tiny-multiio') result.note = 'no oracle numbers: shapes and output1 = output2 + output3 checked';
+    if (name === 'pt-tiny-multiio')
+      result.note = 'no oracle numbers: shapes and output1 = output2 + output3 checked';
     if (name === 'caffe2-light-squeezenet') result.note = 'weak oracle: constant weights (every class 0.001)';
     expect({ name, problems }).toEqual({ name, problems: [] });
   });

@@ -10,7 +10,10 @@ export class CreatePredictionDto {
    * model's `inputSchema`, then by the engine (names, shapes, element types).
    */
   @ApiProperty({
-    oneOf: [{ type: 'object', additionalProperties: { type: 'array', items: {} } }, { type: 'array', items: {} }],
+    oneOf: [
+      { type: 'object', additionalProperties: { type: 'array', items: {} } },
+      { type: 'array', items: {} },
+    ],
     example: { input: [[5.1, 3.5, 1.4, 0.2]] },
   })
   @IsDefined()
