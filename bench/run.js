@@ -37,6 +37,7 @@ const DEFAULTS = {
   soak: 0,
   soakConnections: 16,
   webhook: true,
+  auth: 'apikey',
   build: true,
   keepDb: false,
   out: null,
@@ -73,6 +74,10 @@ function parseArgs(argv) {
         break;
       case '--no-bare':
         o.bare = false;
+        break;
+      case '--auth':
+        o.auth = next();
+        if (!['apikey', 'jwt'].includes(o.auth)) throw new Error('--auth is apikey or jwt');
         break;
       case '--no-webhook':
         o.webhook = false;
@@ -451,12 +456,16 @@ async function setUp(ctx, svc) {
   const userId = reg.body.user?.id;
   const bearer = { Authorization: `Bearer ${jwt}` };
   const auth = { jwt, userId, apiKey: null, kind: 'jwt' };
-  const key = await httpJson(base, 'POST', '/api-keys', { body: { name: 'bench' }, headers: bearer });
+  const key =
+    ctx.opts.auth === 'apikey'
+      ? await httpJson(base, 'POST', '/api-keys', { body: { name: 'bench' }, headers: bearer })
+      : { status: 0, body: null };
   if (key.status === 201 && key.body?.key) {
     auth.apiKey = key.body.key;
     auth.kind = 'apiKey';
   } else {
-    log(`no API key route (${key.status}): the bench authenticates with a JWT`);
+    if (ctx.opts.auth === 'apikey')
+      log(`no API key route (${key.status}): the bench authenticates with a JWT`);
   }
   const models = {};
   const names = new Set(ctx.opts.models.map((s) => SCENARIOS[s]?.model ?? s));
@@ -800,6 +809,7 @@ async function runSoak(ctx) {
   const half = samples.filter((s) => s.predictions >= done / 2);
   const rssValues = samples.map((s) => s.rssMb);
   return {
+    connections: ctx.opts.soakConnections,
     predictions: done,
     non2xx,
     successRowsAdded: after.success - before.success,
@@ -821,18 +831,20 @@ async function runSoak(ctx) {
 
 function markdownTable(results) {
   const lines = [];
-  lines.push(
-    '| scenario | conns | service req/s | bare req/s | ratio | service p50 / p99 ms | bare p50 / p99 ms | p99 ratio | service RSS MB | bare RSS MB | service CPU µs/req | non-2xx | rows == 2xx |',
-  );
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
-  for (const r of results.matrix ?? []) {
-    const s = r.service;
-    const b = r.bare;
+  if (results.matrix?.length) {
     lines.push(
-      `| ${SCENARIOS[r.scenario].label} | ${r.connections} | ${s.reqPerSec} | ${b ? b.reqPerSec : '–'} | ${r.throughputRatio ?? '–'}× | ` +
-        `${s.p50Ms} / ${s.p99Ms} | ${b ? `${b.p50Ms} / ${b.p99Ms}` : '–'} | ${r.p99Ratio ?? '–'}× | ${s.rssMb} | ${b ? b.rssMb : '–'} | ` +
-        `${s.cpuUsPerRequest} | ${s.non2xx} | ${s.rows ? (s.rows.ok ? 'yes' : 'NO') + ` (${s.rows.answered2xx} 2xx, +${s.rows.successRowsAdded} rows)` : '–'} |`,
+      '| scenario | conns | service req/s | bare req/s | ratio | service p50 / p99 ms | bare p50 / p99 ms | p99 ratio | service RSS MB | bare RSS MB | service CPU µs/req | non-2xx | rows == 2xx |',
     );
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    for (const r of results.matrix ?? []) {
+      const s = r.service;
+      const b = r.bare;
+      lines.push(
+        `| ${SCENARIOS[r.scenario].label} | ${r.connections} | ${s.reqPerSec} | ${b ? b.reqPerSec : '–'} | ${r.throughputRatio ?? '–'}× | ` +
+          `${s.p50Ms} / ${s.p99Ms} | ${b ? `${b.p50Ms} / ${b.p99Ms}` : '–'} | ${r.p99Ratio ?? '–'}× | ${s.rssMb} | ${b ? b.rssMb : '–'} | ` +
+          `${s.cpuUsPerRequest} | ${s.non2xx} | ${s.rows ? (s.rows.ok ? 'yes' : 'NO') + ` (${s.rows.answered2xx} 2xx, +${s.rows.successRowsAdded} rows)` : '–'} |`,
+      );
+    }
   }
   if (results.batching) {
     const b = results.batching;
@@ -852,6 +864,16 @@ function markdownTable(results) {
       );
     }
     lines.push(`| speed-up (default / off) | ${b.speedup}× | | | | |`);
+  }
+  if (results.soak) {
+    const s = results.soak;
+    lines.push('');
+    lines.push(`| soak, skl-linreg, ${s.connections} conns: predictions | RSS MB |`);
+    lines.push('|---:|---:|');
+    const step = Math.max(1, Math.floor(s.samples.length / 12));
+    s.samples.forEach((x, i) => {
+      if (i % step === 0 || i === s.samples.length - 1) lines.push(`| ${x.predictions} | ${x.rssMb} |`);
+    });
   }
   if (results.listing?.length) {
     lines.push('');
