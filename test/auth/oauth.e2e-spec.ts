@@ -112,6 +112,7 @@ describe('OAuth sign-in with Google and GitHub against a real local OAuth server
     t = await createTestApp({
       listen: true,
       env: {
+        THROTTLE_AUTH_PER_MINUTE: '100000',
         OAUTH_REDIRECT_URL: REDIRECT_URL,
         GOOGLE_CLIENT_ID: GOOGLE.id,
         GOOGLE_CLIENT_SECRET: GOOGLE.secret,
