@@ -206,6 +206,29 @@ describe('model shares (e2e)', () => {
     expect(listed.body.items.map((s: ShareBody) => s.sharedWithUserId)).toEqual([alice.id]);
   });
 
+  it('keeps the family shared when the version the share was made on is deleted', async () => {
+    const v1 = await upload(t, owner, 'share-survives');
+    const created = (await share(v1.id, owner, { userId: alice.id, permission: 'use' })).body as ShareBody;
+    const v2 = await upload(t, owner, 'share-survives');
+    expect((await t.http().delete(`/api/v1/models/${v1.id}`).set(as(owner))).status).toBe(204);
+    expect((await t.http().get(`/api/v1/models/${v2.id}`).set(as(alice))).status).toBe(200);
+    const listed = await t.http().get(`/api/v1/models/${v2.id}/shares`).set(as(owner));
+    expect(listed.body.items).toEqual([
+      expect.objectContaining({
+        id: created.id,
+        modelId: v2.id,
+        sharedWithUserId: alice.id,
+        permission: 'use',
+      }),
+    ]);
+    // Deleting the last version takes the share with it.
+    expect((await t.http().delete(`/api/v1/models/${v2.id}`).set(as(owner))).status).toBe(204);
+    const [{ count }] = await t.orm.em
+      .getConnection()
+      .execute('select count(*)::int as count from model_shares where id = ?', [created.id]);
+    expect(count).toBe(0);
+  });
+
   it('changes the permission with PATCH and takes it back with DELETE', async () => {
     const m = await upload(t, owner, 'share-lifecycle');
     const created = (await share(m.id, owner, { userId: alice.id, permission: 'view' })).body as ShareBody;
