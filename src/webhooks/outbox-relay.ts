@@ -10,6 +10,9 @@ import { DELIVER_JOB, WEBHOOKS_QUEUE } from './webhook-events.catalogue';
 
 const BATCH = 100;
 const ENQUEUE_TIMEOUT_MS = 3000;
+/** A queued delivery with no sign of life for this long is queued again (see requeueStale). */
+const STALE_AFTER_MS = 5 * 60_000;
+const SWEEP_EVERY_MS = 30_000;
 
 export interface DeliverJobData {
   deliveryId: string;
@@ -30,6 +33,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  private lastSweep = 0;
 
   constructor(
     private readonly orm: MikroORM,
@@ -73,11 +77,21 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async relayUntilIdle(): Promise<void> {
+    if (Date.now() - this.lastSweep > SWEEP_EVERY_MS) {
+      this.lastSweep = Date.now();
+      const requeued = await this.sweep();
+      if (requeued > 0) this.logger.warn(`Queued ${requeued} webhook deliveries again (their jobs were lost)`);
+    }
     while (!this.stopped) {
       const events = await this.fanOut();
       const queued = await this.enqueue();
       if (events < BATCH && queued < BATCH) return;
     }
+  }
+
+  @CreateRequestContext()
+  async sweep(): Promise<number> {
+    return this.deliveries.requeueStale(STALE_AFTER_MS);
   }
 
   @CreateRequestContext()

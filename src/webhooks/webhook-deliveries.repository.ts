@@ -57,6 +57,21 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
     );
   }
 
+  /**
+   * Pending deliveries that were queued long ago and are not waiting for a retry: their job may have been lost
+   * with Redis' data. Handing them back to stage 2 is safe — re-adding a job whose id Bull still holds is a no-op.
+   */
+  async requeueStale(olderThanMs: number): Promise<number> {
+    const rows = await this.getEntityManager().execute<{ id: string }[]>(
+      `update webhook_deliveries set queued_at = null
+        where status = 'pending' and queued_at < now() - (? * interval '1 millisecond')
+          and coalesce(next_attempt_at, queued_at) < now() - (? * interval '1 millisecond')
+        returning id`,
+      [olderThanMs, olderThanMs],
+    );
+    return rows.length;
+  }
+
   async markQueued(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.getEntityManager().execute(`update webhook_deliveries set queued_at = now() where id in (${marks(ids)})`, ids);

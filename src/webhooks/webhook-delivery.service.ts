@@ -1,10 +1,11 @@
 import { MikroORM } from '@mikro-orm/postgresql';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { AppConfig } from '../config/app.config';
+import { MetricsService } from '../metrics/metrics.service';
 import { OutboxSignal } from '../events/outbox-signal';
 import { retryDelayMs, type BackoffSettings } from './backoff';
 import { SecretCipher } from './secret-cipher';
@@ -59,6 +60,7 @@ export class WebhookDeliveryService {
     private readonly cipher: SecretCipher,
     private readonly signal: OutboxSignal,
     config: ConfigService<AppConfig, true>,
+    @Optional() private readonly metrics?: MetricsService,
   ) {
     const settings = config.get('webhooks', { infer: true });
     this.backoff = { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs, retryAfterMaxMs: settings.retryAfterMaxMs };
@@ -186,6 +188,7 @@ export class WebhookDeliveryService {
         if (count >= this.disableAfter) this.logger.warn(`Webhook ${webhook.id} disabled after ${count} failed events`);
       }
     }
+    this.metrics?.observeWebhookDelivery(isSuccess(result) ? 'success' : retry ? 'retry' : 'failed');
     await em.flush();
     if (retry) throw retry;
   }

@@ -7,6 +7,8 @@ import { eventually, Receiver } from './support/receiver';
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'models');
 const bearer = (u: RegisteredUser) => `Bearer ${u.accessToken}`;
 
+jest.setTimeout(60_000);
+
 describe('webhooks (e2e)', () => {
   let t: TestApp;
   let receiver: Receiver;
@@ -321,7 +323,8 @@ describe('webhooks (e2e)', () => {
 
     it('treats a slow receiver as a timeout and retries it', async () => {
       const u = await registerUser(t, 'timeout');
-      receiver.respond('/slow', (_req, nth) => (nth === 1 ? { status: 200, delayMs: 2500 } : { status: 200 }));
+      // The test ping (1st request) and the event's first attempt (2nd) time out; the retry (3rd) is answered.
+      receiver.respond('/slow', (_req, nth) => (nth <= 2 ? { status: 200, delayMs: 2500 } : { status: 200 }));
       const hook = await createWebhook(u, { url: receiver.url('/slow'), events: ['model.created'], timeoutSeconds: 1, maxRetries: 1 });
       const res = await t.http().post(`/api/v1/webhooks/${hook.id}/test`).set('Authorization', bearer(u));
       expect(res.body).toEqual(expect.objectContaining({ status: 'failed', responseStatus: null, error: 'Timed out after 1000 ms' }));
