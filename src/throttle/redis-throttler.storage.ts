@@ -29,15 +29,22 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const base = `${this.keyPrefix}:${throttlerName}:${key}`;
-    const [hits, ttlMs, blockMs] = (await this.redis.eval(
-      INCREMENT,
-      2,
-      `${base}:hits`,
-      `${base}:blocked`,
-      String(Math.max(1, Math.round(ttl))),
-      String(limit),
-      String(Math.max(1, Math.round(blockDuration))),
-    )) as [number, number, number];
+    let counted: [number, number, number];
+    try {
+      counted = (await this.redis.eval(
+        INCREMENT,
+        2,
+        `${base}:hits`,
+        `${base}:blocked`,
+        String(Math.max(1, Math.round(ttl))),
+        String(limit),
+        String(Math.max(1, Math.round(blockDuration))),
+      )) as [number, number, number];
+    } catch {
+      // Redis is down: fail open rather than turn every throttled route (predictions included) into a 500.
+      return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
+    }
+    const [hits, ttlMs, blockMs] = counted;
     const isBlocked = blockMs > 0;
     return {
       totalHits: hits,
