@@ -257,6 +257,7 @@ export function loadConfig(overrides: Env = {}): AppConfig {
         scope: 'read:user user:email',
       }),
       redirectUrl: r.url('OAUTH_REDIRECT_URL', `${publicUrl.replace(/\/+$/, '')}/docs`, ['http:', 'https:']),
+      callbackBaseUrl: r.raw('PUBLIC_URL') ? publicUrl.replace(/\/+$/, '') : null,
     },
     storageDir: path.resolve(r.string('STORAGE_DIR', path.join(process.cwd(), 'storage'))),
     limits: {
@@ -268,7 +269,6 @@ export function loadConfig(overrides: Env = {}): AppConfig {
       sessionCacheMaxCount: r.int('INFERENCE_CACHE_MAX_MODELS', 32, 1, 10_000),
       sessionCacheMaxBytes: r.int('INFERENCE_CACHE_MAX_BYTES', 512 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
       intraOpThreads: r.int('INFERENCE_INTRA_OP_THREADS', Math.max(1, Math.min(2, os.cpus().length)), 1, 256),
-      callbackBaseUrl: r.raw('PUBLIC_URL') ? publicUrl.replace(/\/+$/, '') : null,
       timeoutMs: r.int('INFERENCE_TIMEOUT_MS', 30_000, 1, 600_000),
       batchWindowMs: r.int('INFERENCE_BATCH_WINDOW_MS', 2, 0, 1000),
       batchMaxRows: r.int('INFERENCE_BATCH_MAX_ROWS', 64, 1, 1_000_000),
