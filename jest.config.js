@@ -25,7 +25,8 @@ module.exports = {
       displayName: 'e2e',
       rootDir: '.',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      testTimeout: 60000,
     },
   ],
+  // Global, not per project: Jest ignores testTimeout inside a project entry. E2E files boot a whole app.
+  testTimeout: 60000,
 };
