@@ -10,7 +10,8 @@
  *
  * Usage: BARE_MODELS='{"<id>":"/path/model.onnx",...}' PORT=0 node bench/bare-server.js
  * Routes: POST /api/v1/models/<id>/predictions. Prints `listening <port>` on stdout once every model is loaded.
- * Sessions use the service's defaults (INFERENCE_INTRA_OP_THREADS, else min(2, cpus); sequential; all optimizations).
+ * Sessions use the service's settings (INFERENCE_INTRA_OP_THREADS, else min(2, cpus); sequential; all optimizations;
+ * no spinning).
  */
 const http = require('node:http');
 const os = require('node:os');
@@ -28,6 +29,8 @@ async function load(id, file) {
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     logSeverityLevel: 4,
+    // Same as the service: idle intra-op threads sleep instead of spinning (BARE_ALLOW_SPINNING=1 to compare).
+    extra: { session: { intra_op: { allow_spinning: process.env.BARE_ALLOW_SPINNING === '1' ? '1' : '0' } } },
   });
   // Each bench model has one float32 input; a declared leading 1 means "run row by row".
   const name = session.inputNames[0];
