@@ -44,10 +44,11 @@ const DEFAULTS = {
   readme: null,
   label: '',
   env: {},
+  bareEnv: {},
 };
 
 function parseArgs(argv) {
-  const o = { ...DEFAULTS, env: {} };
+  const o = { ...DEFAULTS, env: {}, bareEnv: {} };
   let soakOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -120,6 +121,12 @@ function parseArgs(argv) {
         // --env NAME=value: extra environment for the service (e.g. INFERENCE_BATCH_WINDOW_MS=0)
         const [k, ...v] = next().split('=');
         o.env[k] = v.join('=');
+        break;
+      }
+      case '--bare-env': {
+        // --bare-env NAME=value: extra environment for the bare server (e.g. BARE_ALLOW_SPINNING=1)
+        const [k, ...v] = next().split('=');
+        o.bareEnv[k] = v.join('=');
         break;
       }
       case '--quick':
@@ -402,7 +409,7 @@ async function startBare(ctx, models) {
   for (const [id, name] of Object.entries(models)) spec[id] = path.join(FIXTURES, name, 'model.onnx');
   const child = spawn(process.execPath, [path.join(__dirname, 'bare-server.js')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), BARE_MODELS: JSON.stringify(spec) },
+    env: { ...process.env, ...ctx.opts.bareEnv, PORT: String(port), BARE_MODELS: JSON.stringify(spec) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise((resolve, reject) => {
