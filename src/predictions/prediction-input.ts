@@ -39,11 +39,11 @@ export function scanInput(input: unknown, maxElements: number): InputScan {
 
 /** A copy with U+0000 replaced by U+FFFD, only to record a refused input that Postgres could not store as is. */
 export function withoutNul(value: unknown): unknown {
-  if (typeof value === 'string') return value.replace(/\u0000/g, '\uFFFD');
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD');
   if (Array.isArray(value)) return value.map(withoutNul);
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k.replace(/\u0000/g, '\uFFFD'), withoutNul(v)]),
+      Object.entries(value).map(([k, v]) => [k.replaceAll('\u0000', '\uFFFD'), withoutNul(v)]),
     );
   }
   return value;
@@ -58,7 +58,7 @@ export function modelInputNames(model: Pick<Model, 'modelMetadata' | 'inputSchem
   }
   const required = model.inputSchema?.required;
   if (Array.isArray(required) && required.length > 0 && required.every((n) => typeof n === 'string')) {
-    return required as string[];
+    return required;
   }
   return null;
 }

@@ -82,10 +82,13 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
     if (filter.from || filter.to) {
       where.createdAt = { ...(filter.from && { $gte: filter.from }), ...(filter.to && { $lt: filter.to }) };
     }
-    const rows = await this.find({ $and: [where, keysetWhere(page)] } as FilterQuery<Prediction>, {
-      orderBy: { createdAt: 'desc', id: 'desc' },
-      limit: page.limit + 1,
-    });
+    const rows = await this.find(
+      { $and: [where, keysetWhere(page)] },
+      {
+        orderBy: { createdAt: 'desc', id: 'desc' },
+        limit: page.limit + 1,
+      },
+    );
     return toPage(rows, page.limit);
   }
 }

@@ -4,7 +4,6 @@ import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
 import type { AppConfig } from '../config/app.config';
 import type { WebhookEventsService } from '../events/webhook-events.service';
-import type { InferenceProvider } from '../inference/inference.types';
 import { deriveInputSchema } from '../inference/json-schema';
 import type { ModelAccess } from '../model-shares/model-access.service';
 import { Model } from '../models/model.entity';
@@ -66,15 +65,15 @@ function setup(options: { maxElements?: number } = {}) {
         return true;
       },
     ),
-    findPending: jest.fn(async () => pending.prediction),
+    findPending: jest.fn(() => Promise.resolve(pending.prediction)),
   }) as unknown as PredictionsRepository;
   const engine = { predict: jest.fn(), inspect: jest.fn(), evict: jest.fn(), stats: jest.fn() };
   const storage = { absolutePath: (p: string) => `/store/${p}` } as unknown as StorageService;
-  const queue = { enqueue: jest.fn(async () => undefined) };
+  const queue = { enqueue: jest.fn(() => Promise.resolve()) };
   const webhookEvents = {
-    record: jest.fn(async (_tx: unknown, e: { type: string; userId: string }) => {
+    record: jest.fn((_tx: unknown, e: { type: string; userId: string }) => {
       events.push({ type: e.type, userId: e.userId });
-      return 'event-1';
+      return Promise.resolve('event-1');
     }),
   };
   const config = {
@@ -82,7 +81,7 @@ function setup(options: { maxElements?: number } = {}) {
   } as unknown as ConfigService<AppConfig, true>;
   const service = new PredictionsService(
     repo,
-    engine as unknown as InferenceProvider,
+    engine,
     storage,
     new InputValidators(),
     queue as unknown as PredictionQueue,
@@ -244,7 +243,7 @@ describe('PredictionsService.create', () => {
     ]);
   });
 
-  it('validates with the schema of the model, compiled once per model and updatedAt', async () => {
+  it('validates with the schema of the model, compiled once per model and updatedAt', () => {
     const validators = new InputValidators(2);
     const model = makeModel();
     const first = validators.forModel(model);

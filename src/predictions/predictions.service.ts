@@ -33,9 +33,12 @@ export interface PredictionOutcome {
 }
 
 /** The message recorded for a failure: an AppError's own (what the caller is told), else a generic one. */
-function describeFailure(err: unknown): { error: unknown; message: string } {
+function describeFailure(err: unknown): { error: Error; message: string } {
   if (err instanceof AppError) return { error: err, message: err.message };
-  return { error: err, message: 'internal error while running the model' };
+  return {
+    error: err instanceof Error ? err : new Error(String(err)),
+    message: 'internal error while running the model',
+  };
 }
 
 @Injectable()
@@ -194,7 +197,7 @@ export class PredictionsService {
    * the error to answer with, or null on success. The time is the engine's wall time rounded up to whole
    * milliseconds (a sub-millisecond run is 1).
    */
-  private async infer(model: Model, prediction: Prediction, input: unknown): Promise<unknown> {
+  private async infer(model: Model, prediction: Prediction, input: unknown): Promise<Error | null> {
     try {
       const result = await this.engine.predict(this.loadable(model), input);
       prediction.status = 'success';

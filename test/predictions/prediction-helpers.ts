@@ -25,7 +25,7 @@ export async function uploadFolder(
   folder: ModelFolder,
   options: { name?: string; modelType?: string } = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const origin = String(folder.manifest.origin ?? '');
+  const origin = typeof folder.manifest.origin === 'string' ? folder.manifest.origin : '';
   const modelType = options.modelType ?? (MODEL_TYPES.includes(origin) ? origin : undefined);
   let req = t
     .http()

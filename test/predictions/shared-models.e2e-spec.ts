@@ -25,6 +25,9 @@ interface Result {
   note: string;
 }
 
+const messageOf = (body: Record<string, unknown>): string =>
+  typeof body.message === 'string' ? body.message : '';
+
 const folders: ModelFolder[] = listModelFolders(SHARED_MODELS_DIR).map((n) =>
   loadModelFolder(SHARED_MODELS_DIR, n),
 );
@@ -62,7 +65,7 @@ describe('all shared models through the API (e2e)', () => {
   });
 
   it.each(folders.map((f) => [f.name, f] as const))('%s', async (name, folder) => {
-    const origin = String(folder.manifest.origin ?? '');
+    const origin = typeof folder.manifest.origin === 'string' ? folder.manifest.origin : '';
     const result: Result = { model: name, origin, upload: '', cases: '', outcome: 'MISMATCH', note: '' };
     results.push(result);
     const upload = await uploadFolder(t, user.accessToken, folder, {
@@ -72,7 +75,7 @@ describe('all shared models through the API (e2e)', () => {
 
     if (REFUSED_AT_UPLOAD.has(name)) {
       result.outcome = upload.status === 422 ? 'refused at upload (expected)' : 'MISMATCH';
-      result.note = String(upload.body.message ?? '').slice(0, 120);
+      result.note = messageOf(upload.body).slice(0, 120);
       expect(upload.status).toBe(422);
       expect(upload.body.code).toBe('MODEL_LOAD_FAILED');
       expect(upload.body.message).toMatch(/StringNormalizer|locale/);
@@ -80,7 +83,7 @@ describe('all shared models through the API (e2e)', () => {
     }
     if (upload.status !== 201) {
       result.outcome = 'UPLOAD FAILED';
-      result.note = String(upload.body.message ?? '').slice(0, 120);
+      result.note = messageOf(upload.body).slice(0, 120);
       throw new Error(`upload of ${name}: ${upload.status} ${JSON.stringify(upload.body)}`);
     }
 
