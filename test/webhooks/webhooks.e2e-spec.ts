@@ -190,6 +190,20 @@ describe('webhooks (e2e)', () => {
         .set('Authorization', bearer(alice))
         .send({ url: receiver.url('/x'), events: ['model.updated'], modelId: '00000000-0000-4000-8000-000000000000' });
       expectErrorShape(missing.body, 404, 'NOT_FOUND');
+
+      const share = await t
+        .http()
+        .post(`/api/v1/models/${bobsModel}/shares`)
+        .set('Authorization', bearer(bob))
+        .send({ userId: alice.id, permission: 'view' });
+      expect(share.status).toBe(201);
+      const shared = await t
+        .http()
+        .post('/api/v1/webhooks')
+        .set('Authorization', bearer(alice))
+        .send({ url: receiver.url('/x'), events: ['model.updated'], modelId: bobsModel });
+      expect(shared.status).toBe(201);
+      expect(shared.body.modelId).toBe(bobsModel);
     });
   });
 
@@ -423,6 +437,55 @@ describe('webhooks (e2e)', () => {
       expect(JSON.parse(req.body)).toEqual(expect.objectContaining({ type: 'model.deleted', data: expect.objectContaining({ modelId }) }));
       const gone = await t.http().get(`/api/v1/webhooks/${filtered.id}`).set('Authorization', bearer(u));
       expectErrorShape(gone.body, 404);
+    });
+
+    it('announces model.shared and model.unshared to the owner', async () => {
+      const u = await registerUser(t, 'sharer');
+      const modelId = await uploadModel(u, 'shared-model');
+      const hook = await createWebhook(u, { url: receiver.url('/shares'), events: ['model.shared', 'model.unshared'] });
+      const share = await t
+        .http()
+        .post(`/api/v1/models/${modelId}/shares`)
+        .set('Authorization', bearer(u))
+        .send({ userId: bob.id, permission: 'use' });
+      expect(share.status).toBe(201);
+      const revoke = await t.http().delete(`/api/v1/models/${modelId}/shares/${share.body.id}`).set('Authorization', bearer(u));
+      expect(revoke.status).toBe(204);
+      const reqs = await receiver.waitFor('/shares', 2);
+      const bodies = reqs.map((r) => verify(hook.secret, r)).sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+      expect(bodies[0]).toEqual({
+        type: 'model.shared',
+        timestamp: expect.any(String),
+        data: expect.objectContaining({ shareId: share.body.id, modelId, sharedWithUserId: bob.id, permission: 'use' }),
+      });
+      expect(bodies[1]).toEqual({
+        type: 'model.unshared',
+        timestamp: expect.any(String),
+        data: expect.objectContaining({ shareId: share.body.id, modelId, sharedWithUserId: bob.id }),
+      });
+    });
+
+    it('announces prediction.success and prediction.failed to the model owner, including predictions by others', async () => {
+      const u = await registerUser(t, 'predictor');
+      const modelId = await uploadModel(u, 'predicted');
+      const hook = await createWebhook(u, { url: receiver.url('/predictions'), events: ['prediction.success', 'prediction.failed'], modelId });
+      await t.http().post(`/api/v1/models/${modelId}/shares`).set('Authorization', bearer(u)).send({ userId: bob.id, permission: 'use' });
+      const ok = await t
+        .http()
+        .post(`/api/v1/models/${modelId}/predictions`)
+        .set('Authorization', bearer(bob))
+        .send({ input: [[0.1, 0.2, 0.3, 0.4]] });
+      expect(ok.status).toBe(201);
+      const bad = await t.http().post(`/api/v1/models/${modelId}/predictions`).set('Authorization', bearer(u)).send({ input: [[1, 2]] });
+      expect(bad.status).toBe(400);
+      const reqs = await receiver.waitFor('/predictions', 2);
+      const byType = Object.fromEntries(reqs.map((r) => verify(hook.secret, r)).map((b) => [b.type, b.data]));
+      expect(byType['prediction.success']).toEqual(
+        expect.objectContaining({ predictionId: ok.body.id, modelId, userId: bob.id, status: 'success', output: ok.body.output }),
+      );
+      expect(byType['prediction.failed']).toEqual(
+        expect.objectContaining({ modelId, userId: u.id, status: 'failed', errorMessage: expect.stringContaining('input') }),
+      );
     });
 
     it('redelivers a delivery with the same webhook-id, as a new log entry', async () => {
