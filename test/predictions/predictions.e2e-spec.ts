@@ -285,6 +285,31 @@ describe('predictions (e2e)', () => {
       expect(compareOutputs(linregFolder, 0, res.body.output)).toEqual([]);
     });
 
+    it("validates against the model's current inputSchema: a PATCHed schema applies to the next prediction", async () => {
+      const model = await uploadOk(t, owner.accessToken, linregFolder, { name: 'schema-change' });
+      expect((await post(owner.accessToken, model.id, { input: [[50, 2, 3, 4]] })).status).toBe(201);
+      const strict = {
+        type: 'object',
+        properties: {
+          input: {
+            type: 'array',
+            minItems: 1,
+            items: { type: 'array', minItems: 4, maxItems: 4, items: { type: 'number', maximum: 10 } },
+          },
+        },
+        required: ['input'],
+        additionalProperties: false,
+      };
+      await t
+        .http()
+        .patch(`/api/v1/models/${model.id}`)
+        .set('Authorization', `Bearer ${owner.accessToken}`)
+        .send({ inputSchema: strict })
+        .expect(200);
+      await expectRefusedAndRecorded(model, [[50, 2, 3, 4]], 400, 'INVALID_INPUT', /\[0\]\[0\].*<= 10/);
+      expect((await post(owner.accessToken, model.id, { input: [[5, 2, 3, 4]] })).status).toBe(201);
+    });
+
     it('an active model answers without a Deprecation header', async () => {
       const res = await post(owner.accessToken, linreg.id, { input: [[1, 2, 3, 4]] });
       expect(res.status).toBe(201);
