@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Response } from 'supertest';
 import { createTestApp, makeAdmin, registerUser, RegisteredUser, TestApp } from '../support/test-app';
@@ -83,6 +83,22 @@ async function upload(t: TestApp, user: RegisteredUser): Promise<string> {
   return (res.body as { id: string }).id;
 }
 
+/**
+ * A refused upload is answered before its body is read, and the server may close the socket while the client is
+ * still writing: the client then sees EPIPE/ECONNRESET instead of the response. Only refusals can race like that
+ * (an accepted upload reads its whole body), so sending again is safe and yields the same refusal.
+ */
+async function sendUpload(send: () => PromiseLike<Response>): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= 5 || (code !== 'EPIPE' && code !== 'ECONNRESET')) throw error;
+    }
+  }
+}
+
 async function createKey(
   t: TestApp,
   user: RegisteredUser,
@@ -139,12 +155,14 @@ const ROWS: Row[] = [
   {
     route: 'POST /models/{id}/versions',
     call: (c, h) =>
-      c.t
-        .http()
-        .post(`/api/v1/models/${c.v2}/versions`)
-        .set(h)
-        .field('modelType', 'sklearn')
-        .attach('file', LINREG),
+      sendUpload(() =>
+        c.t
+          .http()
+          .post(`/api/v1/models/${c.v2}/versions`)
+          .set(h)
+          .field('modelType', 'sklearn')
+          .attach('file', readFileSync(LINREG), 'model.onnx'),
+      ),
   },
   {
     route: 'POST /models/{id}/predictions',
