@@ -750,7 +750,7 @@ async function runListing(ctx) {
         `listing ${n} rows ${key}: p95 ${entry.routes[key].p95Ms} ms (${entry.routes[key].reqPerSec} req/s, non2xx ${r.bad})`,
       );
     }
-    // The SQL those routes run (MikroORM: user and model filter, keyset, newest first, limit + 1).
+    // The SQL those routes run (MikroORM: user and model filter, keyset as a row comparison, newest first, limit + 1).
     const plans = {
       own: await explain(
         ctx,
@@ -761,7 +761,7 @@ async function runListing(ctx) {
       ownDeep: await explain(
         ctx,
         `select p0.* from predictions as p0 where p0.user_id = $1 and p0.model_id = $2
-            and (p0.created_at < $3 or (p0.created_at = $3 and p0.id < $4))
+            and (p0.created_at, p0.id) < ($3, $4)
           order by p0.created_at desc, p0.id desc limit 21`,
         [ctx.setup.auth.userId, modelId, mid.rows[0].created_at, mid.rows[0].id],
       ),
