@@ -76,6 +76,9 @@ function parseArgs(argv) {
       case '--no-bare':
         o.bare = false;
         break;
+      case '--bare-only':
+        o.bareOnly = true;
+        break;
       case '--auth':
         o.auth = next();
         if (!['apikey', 'jwt'].includes(o.auth)) throw new Error('--auth is apikey or jwt');
@@ -650,13 +653,23 @@ async function runMatrix(ctx) {
   for (const scenario of ctx.opts.models) {
     const modelId = ctx.setup.models[SCENARIOS[scenario].model];
     for (const connections of ctx.opts.connections) {
-      const order = ctx.bare ? (flip ? [ctx.bare, ctx.service] : [ctx.service, ctx.bare]) : [ctx.service];
+      const order = ctx.opts.bareOnly
+        ? [ctx.bare]
+        : ctx.bare
+          ? flip
+            ? [ctx.bare, ctx.service]
+            : [ctx.service, ctx.bare]
+          : [ctx.service];
       flip = !flip;
       const pair = {};
       for (const target of order) {
         const cell = await loadCell(ctx, target, { scenario, connections, modelId });
         log(describeCell(cell));
         pair[target.kind] = cell;
+      }
+      if (!pair.service) {
+        cells.push({ scenario, connections, service: null, bare: pair.bare });
+        continue;
       }
       const row = { scenario, connections, service: pair.service, bare: pair.bare ?? null };
       if (pair.bare) {
@@ -843,7 +856,7 @@ function markdownTable(results) {
       '| scenario | conns | service req/s | bare req/s | ratio | service p50 / p99 ms | bare p50 / p99 ms | p99 ratio | service RSS MB | bare RSS MB | service CPU µs/req | non-2xx | rows == 2xx |',
     );
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
-    for (const r of results.matrix ?? []) {
+    for (const r of (results.matrix ?? []).filter((x) => x.service)) {
       const s = r.service;
       const b = r.bare;
       lines.push(
