@@ -31,7 +31,10 @@ export class LocalDiskStorageService extends StorageService {
 
     await mkdir(path.dirname(target), { recursive: true });
     // A temp file in the same directory (same file system), then rename: readers see all or nothing.
-    const temp = path.join(path.dirname(target), `.tmp-${sha256.slice(0, 12)}-${randomBytes(6).toString('hex')}`);
+    const temp = path.join(
+      path.dirname(target),
+      `.tmp-${sha256.slice(0, 12)}-${randomBytes(6).toString('hex')}`,
+    );
     try {
       const handle = await open(temp, 'wx', 0o640);
       try {
