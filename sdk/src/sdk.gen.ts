@@ -2,7 +2,7 @@
 
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape } from './client';
 import { client } from './client.gen';
-import type { AdminListUsersData, AdminListUsersErrors, AdminListUsersResponses, AdminUpdateUserData, AdminUpdateUserErrors, AdminUpdateUserResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreatePredictionData, CreatePredictionErrors, CreatePredictionResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeleteModelData, DeleteModelErrors, DeleteModelResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, DownloadModelFileData, DownloadModelFileErrors, DownloadModelFileResponses, GetMeData, GetMeErrors, GetMeResponses, GetModelData, GetModelErrors, GetModelResponses, GetPredictionData, GetPredictionErrors, GetPredictionResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, GithubCallbackData, GithubSignInData, GoogleCallbackData, GoogleSignInData, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListModelPredictionsData, ListModelPredictionsErrors, ListModelPredictionsResponses, ListModelsData, ListModelsErrors, ListModelSharesData, ListModelSharesErrors, ListModelSharesResponses, ListModelsResponses, ListModelVersionsData, ListModelVersionsErrors, ListModelVersionsResponses, ListPredictionsData, ListPredictionsErrors, ListPredictionsResponses, ListReceivedSharesData, ListReceivedSharesErrors, ListReceivedSharesResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, LivenessData, LivenessResponses, LoginData, LoginErrors, LoginResponses, ReadinessData, ReadinessResponses, RedeliverWebhookDeliveryData, RedeliverWebhookDeliveryErrors, RedeliverWebhookDeliveryResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, RegisterData, RegisterErrors, RegisterResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RevokeModelShareData, RevokeModelShareErrors, RevokeModelShareResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, ShareModelData, ShareModelErrors, ShareModelResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, UpdateMeData, UpdateMeErrors, UpdateMeResponses, UpdateModelData, UpdateModelErrors, UpdateModelResponses, UpdateModelShareData, UpdateModelShareErrors, UpdateModelShareResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UploadModelData, UploadModelErrors, UploadModelResponses } from './types.gen';
+import type { AdminListUsersData, AdminListUsersErrors, AdminListUsersResponses, AdminUpdateUserData, AdminUpdateUserErrors, AdminUpdateUserResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreatePredictionData, CreatePredictionErrors, CreatePredictionResponses, CreateQueueDashboardSessionData, CreateQueueDashboardSessionErrors, CreateQueueDashboardSessionResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeleteModelData, DeleteModelErrors, DeleteModelResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, DownloadModelFileData, DownloadModelFileErrors, DownloadModelFileResponses, GetAdminStatsData, GetAdminStatsErrors, GetAdminStatsResponses, GetMeData, GetMeErrors, GetMeResponses, GetModelData, GetModelErrors, GetModelResponses, GetPredictionData, GetPredictionErrors, GetPredictionResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, GithubCallbackData, GithubCallbackErrors, GithubSignInData, GithubSignInErrors, GoogleCallbackData, GoogleCallbackErrors, GoogleSignInData, GoogleSignInErrors, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListModelPredictionsData, ListModelPredictionsErrors, ListModelPredictionsResponses, ListModelsData, ListModelsErrors, ListModelSharesData, ListModelSharesErrors, ListModelSharesResponses, ListModelsResponses, ListModelVersionsData, ListModelVersionsErrors, ListModelVersionsResponses, ListPredictionsData, ListPredictionsErrors, ListPredictionsResponses, ListReceivedSharesData, ListReceivedSharesErrors, ListReceivedSharesResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, LivenessData, LivenessResponses, LoginData, LoginErrors, LoginResponses, ReadinessData, ReadinessErrors, ReadinessResponses, RedeliverWebhookDeliveryData, RedeliverWebhookDeliveryErrors, RedeliverWebhookDeliveryResponses, RefreshTokenData, RefreshTokenErrors, RefreshTokenResponses, RegisterData, RegisterErrors, RegisterResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RevokeModelShareData, RevokeModelShareErrors, RevokeModelShareResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, ShareModelData, ShareModelErrors, ShareModelResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, UpdateMeData, UpdateMeErrors, UpdateMeResponses, UpdateModelData, UpdateModelErrors, UpdateModelResponses, UpdateModelShareData, UpdateModelShareErrors, UpdateModelShareResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, UploadModelData, UploadModelErrors, UploadModelResponses, UploadModelVersionData, UploadModelVersionErrors, UploadModelVersionResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -17,6 +17,24 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
      */
     meta?: Record<string, unknown>;
 };
+
+/**
+ * Sign this browser in to the Bull Board queue dashboard at /admin/queues (a 30-minute HttpOnly cookie)
+ */
+export const createQueueDashboardSession = <ThrowOnError extends boolean = false>(options?: Options<CreateQueueDashboardSessionData, ThrowOnError>) => (options?.client ?? client).post<CreateQueueDashboardSessionResponses, CreateQueueDashboardSessionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/admin/queues/session',
+    ...options
+});
+
+/**
+ * Users, models, last-24-hour predictions, p50/p95 inference times, webhook success rate, queue depths
+ */
+export const getAdminStats = <ThrowOnError extends boolean = false>(options?: Options<GetAdminStatsData, ThrowOnError>) => (options?.client ?? client).get<GetAdminStatsResponses, GetAdminStatsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/admin/stats',
+    ...options
+});
 
 /**
  * List users (admins only)
@@ -74,22 +92,22 @@ export const revokeApiKey = <ThrowOnError extends boolean = false>(options: Opti
 /**
  * Start signing in with GitHub
  */
-export const githubSignIn = <ThrowOnError extends boolean = false>(options?: Options<GithubSignInData, ThrowOnError>) => (options?.client ?? client).get<unknown, unknown, ThrowOnError>({ url: '/api/v1/auth/github', ...options });
+export const githubSignIn = <ThrowOnError extends boolean = false>(options?: Options<GithubSignInData, ThrowOnError>) => (options?.client ?? client).get<unknown, GithubSignInErrors, ThrowOnError>({ url: '/api/v1/auth/github', ...options });
 
 /**
  * GitHub redirects back here
  */
-export const githubCallback = <ThrowOnError extends boolean = false>(options?: Options<GithubCallbackData, ThrowOnError>) => (options?.client ?? client).get<unknown, unknown, ThrowOnError>({ url: '/api/v1/auth/github/callback', ...options });
+export const githubCallback = <ThrowOnError extends boolean = false>(options?: Options<GithubCallbackData, ThrowOnError>) => (options?.client ?? client).get<unknown, GithubCallbackErrors, ThrowOnError>({ url: '/api/v1/auth/github/callback', ...options });
 
 /**
  * Start signing in with Google
  */
-export const googleSignIn = <ThrowOnError extends boolean = false>(options?: Options<GoogleSignInData, ThrowOnError>) => (options?.client ?? client).get<unknown, unknown, ThrowOnError>({ url: '/api/v1/auth/google', ...options });
+export const googleSignIn = <ThrowOnError extends boolean = false>(options?: Options<GoogleSignInData, ThrowOnError>) => (options?.client ?? client).get<unknown, GoogleSignInErrors, ThrowOnError>({ url: '/api/v1/auth/google', ...options });
 
 /**
  * Google redirects back here
  */
-export const googleCallback = <ThrowOnError extends boolean = false>(options?: Options<GoogleCallbackData, ThrowOnError>) => (options?.client ?? client).get<unknown, unknown, ThrowOnError>({ url: '/api/v1/auth/google/callback', ...options });
+export const googleCallback = <ThrowOnError extends boolean = false>(options?: Options<GoogleCallbackData, ThrowOnError>) => (options?.client ?? client).get<unknown, GoogleCallbackErrors, ThrowOnError>({ url: '/api/v1/auth/google/callback', ...options });
 
 /**
  * Sign in with e-mail and password
@@ -268,6 +286,22 @@ export const listModelVersions = <ThrowOnError extends boolean = false>(options:
 });
 
 /**
+ * Upload the next version of this model's name (owner or an edit share)
+ *
+ * Like uploadModel, but the name and the owner are those of the model in the path.
+ */
+export const uploadModelVersion = <ThrowOnError extends boolean = false>(options: Options<UploadModelVersionData, ThrowOnError>) => (options.client ?? client).post<UploadModelVersionResponses, UploadModelVersionErrors, ThrowOnError>({
+    ...formDataBodySerializer,
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/models/{id}/versions',
+    ...options,
+    headers: {
+        'Content-Type': null,
+        ...options.headers
+    }
+});
+
+/**
  * Your predictions, newest first
  */
 export const listPredictions = <ThrowOnError extends boolean = false>(options?: Options<ListPredictionsData, ThrowOnError>) => (options?.client ?? client).get<ListPredictionsResponses, ListPredictionsErrors, ThrowOnError>({
@@ -426,4 +460,4 @@ export const liveness = <ThrowOnError extends boolean = false>(options?: Options
 /**
  * Postgres and Redis answer; 503 naming what is down otherwise
  */
-export const readiness = <ThrowOnError extends boolean = false>(options?: Options<ReadinessData, ThrowOnError>) => (options?.client ?? client).get<ReadinessResponses, unknown, ThrowOnError>({ url: '/health/ready', ...options });
+export const readiness = <ThrowOnError extends boolean = false>(options?: Options<ReadinessData, ThrowOnError>) => (options?.client ?? client).get<ReadinessResponses, ReadinessErrors, ThrowOnError>({ url: '/health/ready', ...options });

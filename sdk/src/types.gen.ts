@@ -4,6 +4,26 @@ export type ClientOptions = {
     baseUrl: `${string}://${string}` | (string & {});
 };
 
+export type AdminStatsResponseDto = {
+    /**
+     * When the figures were computed.
+     */
+    generatedAt: string;
+    /**
+     * p50/p95 inference time per model over the window, busiest first (at most 100 models).
+     */
+    inferenceTimes: Array<ModelLatencyDto>;
+    models: ModelStatsDto;
+    predictions: PredictionStatsDto;
+    queues: Array<QueueDepthDto>;
+    users: UserStatsDto;
+    webhookDeliveries: WebhookDeliveryStatsDto;
+    /**
+     * The window of the prediction, latency and webhook figures, in hours.
+     */
+    windowHours: number;
+};
+
 export type AdminUpdateUserDto = {
     isActive?: boolean;
     isAdmin?: boolean;
@@ -52,6 +72,14 @@ export type ChangePasswordDto = {
     newPassword: string;
 };
 
+export type CountByKeyDto = {
+    count: number;
+    /**
+     * The status, type or other key counted.
+     */
+    key: string;
+};
+
 export type CreateApiKeyDto = {
     /**
      * When the key stops working (ISO 8601, in the future); omit for a key that does not expire.
@@ -68,7 +96,7 @@ export type CreateModelDto = {
     /**
      * The ONNX model file.
      */
-    file?: Blob | File;
+    file: Blob | File;
     /**
      * JSON text: a JSON Schema (draft-07) for prediction inputs. Derived from the graph when absent.
      */
@@ -104,6 +132,30 @@ export type CreateModelShareDto = {
      * The user to share with, by id (give this or `email`, not both).
      */
     userId?: string;
+};
+
+export type CreateModelVersionDto = {
+    description?: string;
+    /**
+     * The ONNX model file.
+     */
+    file: Blob | File;
+    /**
+     * JSON text: a JSON Schema (draft-07) for prediction inputs. Derived from the graph when absent.
+     */
+    inputSchema?: string;
+    /**
+     * JSON text: an object of your own, kept under `modelMetadata.user`.
+     */
+    metadata?: string;
+    /**
+     * When absent, inferred from the file's producer (skl2onnx/OnnxMLTools, tf2onnx/keras2onnx, pytorch).
+     */
+    modelType?: 'sklearn' | 'tensorflow' | 'pytorch';
+    /**
+     * JSON text: a JSON Schema (draft-07) for prediction outputs. Derived from the graph when absent.
+     */
+    outputSchema?: string;
 };
 
 export type CreatePredictionDto = {
@@ -202,6 +254,27 @@ export type ModelDeletedPayloadDto = {
     type: 'model.deleted';
 };
 
+export type ModelLatencyDto = {
+    /**
+     * @format uuid
+     */
+    modelId: string;
+    modelName: string;
+    /**
+     * Median inference time in ms.
+     */
+    p50Ms: number;
+    /**
+     * 95th percentile inference time in ms.
+     */
+    p95Ms: number;
+    /**
+     * Successful predictions in the window.
+     */
+    predictions: number;
+    version: number;
+};
+
 export type ModelPageDto = {
     items: Array<ModelResponseDto>;
     nextCursor: string | null;
@@ -274,6 +347,18 @@ export type ModelSharedPayloadDto = {
     type: 'model.shared';
 };
 
+export type ModelStatsDto = {
+    /**
+     * Model versions per status (`active`, `deprecated`, `archived`).
+     */
+    byStatus: Array<CountByKeyDto>;
+    /**
+     * Model versions per framework (`sklearn`, `tensorflow`, `pytorch`).
+     */
+    byType: Array<CountByKeyDto>;
+    total: number;
+};
+
 export type ModelUnsharedPayloadDto = {
     data: {
         [key: string]: unknown;
@@ -338,12 +423,47 @@ export type PredictionResponseDto = {
     userId: string;
 };
 
+export type PredictionStatsDto = {
+    /**
+     * Per status (`pending`, `success`, `failed`), last 24 hours.
+     */
+    byStatus: Array<CountByKeyDto>;
+    /**
+     * Predictions created in the last 24 hours.
+     */
+    total: number;
+};
+
 export type PredictionSuccessPayloadDto = {
     data: {
         [key: string]: unknown;
     };
     timestamp: string;
     type: 'prediction.success';
+};
+
+export type QueueDashboardSessionDto = {
+    /**
+     * When the dashboard cookie expires.
+     */
+    expiresAt: string;
+    /**
+     * Open this path in the same browser.
+     */
+    url: string;
+};
+
+export type QueueDepthDto = {
+    active: number;
+    completed: number;
+    delayed: number;
+    failed: number;
+    name: string;
+    paused: number;
+    /**
+     * -1 when the queue's Redis did not answer.
+     */
+    waiting: number;
 };
 
 export type ReceivedSharePageDto = {
@@ -410,11 +530,11 @@ export type UpdateModelDto = {
      */
     description?: string | null;
     /**
-     * Replaces the input JSON Schema (draft-07).
+     * Replaces the input JSON Schema (draft-07); null restores the one derived from the file.
      */
     inputSchema?: {
         [key: string]: unknown;
-    };
+    } | null;
     /**
      * Replaces your own metadata (`modelMetadata.user`); null removes it.
      */
@@ -422,11 +542,11 @@ export type UpdateModelDto = {
         [key: string]: unknown;
     } | null;
     /**
-     * Replaces the output JSON Schema (draft-07).
+     * Replaces the output JSON Schema (draft-07); null restores the one derived from the file.
      */
     outputSchema?: {
         [key: string]: unknown;
-    };
+    } | null;
     /**
      * `deprecated` models still serve (with a Deprecation header); `archived` models refuse predictions.
      */
@@ -490,6 +610,14 @@ export type UserResponseDto = {
     updatedAt: string;
 };
 
+export type UserStatsDto = {
+    /**
+     * Not deactivated.
+     */
+    active: number;
+    total: number;
+};
+
 export type WebhookDeliveryPageDto = {
     items: Array<WebhookDeliveryResponseDto>;
     nextCursor: string | null;
@@ -534,6 +662,23 @@ export type WebhookDeliveryResponseDto = {
     status: 'pending' | 'success' | 'failed';
     updatedAt: string;
     webhookId: string;
+};
+
+export type WebhookDeliveryStatsDto = {
+    failed: number;
+    /**
+     * Deliveries finished (success or failed) in the last 24 hours.
+     */
+    finished: number;
+    /**
+     * Still being retried.
+     */
+    pending: number;
+    succeeded: number;
+    /**
+     * succeeded / finished, or null when nothing finished.
+     */
+    successRate: number | null;
 };
 
 export type WebhookPageDto = {
@@ -618,6 +763,64 @@ export type WebhookWithSecretResponseDto = {
     updatedAt: string;
     url: string;
 };
+
+export type CreateQueueDashboardSessionData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/admin/queues/session';
+};
+
+export type CreateQueueDashboardSessionErrors = {
+    /**
+     * No credentials, or a bad, expired or revoked token or API key, or a deactivated account
+     */
+    401: ErrorResponseDto;
+    /**
+     * The caller is not an administrator
+     */
+    403: ErrorResponseDto;
+};
+
+export type CreateQueueDashboardSessionError = CreateQueueDashboardSessionErrors[keyof CreateQueueDashboardSessionErrors];
+
+export type CreateQueueDashboardSessionResponses = {
+    /**
+     * OK
+     */
+    200: QueueDashboardSessionDto;
+};
+
+export type CreateQueueDashboardSessionResponse = CreateQueueDashboardSessionResponses[keyof CreateQueueDashboardSessionResponses];
+
+export type GetAdminStatsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/admin/stats';
+};
+
+export type GetAdminStatsErrors = {
+    /**
+     * No credentials, or a bad, expired or revoked token or API key, or a deactivated account
+     */
+    401: ErrorResponseDto;
+    /**
+     * The caller is not an administrator
+     */
+    403: ErrorResponseDto;
+};
+
+export type GetAdminStatsError = GetAdminStatsErrors[keyof GetAdminStatsErrors];
+
+export type GetAdminStatsResponses = {
+    /**
+     * OK
+     */
+    200: AdminStatsResponseDto;
+};
+
+export type GetAdminStatsResponse = GetAdminStatsResponses[keyof GetAdminStatsResponses];
 
 export type AdminListUsersData = {
     body?: never;
@@ -829,12 +1032,59 @@ export type GithubSignInData = {
     url: '/api/v1/auth/github';
 };
 
+export type GithubSignInErrors = {
+    /**
+     * Sign-in with this provider is not configured on this server (OAUTH_PROVIDER_NOT_CONFIGURED)
+     */
+    404: ErrorResponseDto;
+};
+
+export type GithubSignInError = GithubSignInErrors[keyof GithubSignInErrors];
+
 export type GithubCallbackData = {
     body?: never;
     path?: never;
-    query?: never;
+    query?: {
+        /**
+         * Authorization code from the provider
+         */
+        code?: string;
+        /**
+         * The state this service sent to the provider
+         */
+        state?: string;
+        /**
+         * Set by the provider when the user refused
+         */
+        error?: string;
+    };
     url: '/api/v1/auth/github/callback';
 };
+
+export type GithubCallbackErrors = {
+    /**
+     * The sign-in state is missing, expired or does not match this browser (OAUTH_STATE_INVALID)
+     */
+    400: ErrorResponseDto;
+    /**
+     * The provider refused the sign-in, or the account is deactivated (USER_INACTIVE) (OAUTH_FAILED)
+     */
+    401: ErrorResponseDto;
+    /**
+     * Sign-in with this provider is not configured on this server (OAUTH_PROVIDER_NOT_CONFIGURED)
+     */
+    404: ErrorResponseDto;
+    /**
+     * The provider did not report a verified e-mail address for this account (OAUTH_EMAIL_UNVERIFIED)
+     */
+    409: ErrorResponseDto;
+    /**
+     * The provider could not be reached or answered with an error (OAUTH_PROVIDER_ERROR)
+     */
+    502: ErrorResponseDto;
+};
+
+export type GithubCallbackError = GithubCallbackErrors[keyof GithubCallbackErrors];
 
 export type GoogleSignInData = {
     body?: never;
@@ -843,12 +1093,59 @@ export type GoogleSignInData = {
     url: '/api/v1/auth/google';
 };
 
+export type GoogleSignInErrors = {
+    /**
+     * Sign-in with this provider is not configured on this server (OAUTH_PROVIDER_NOT_CONFIGURED)
+     */
+    404: ErrorResponseDto;
+};
+
+export type GoogleSignInError = GoogleSignInErrors[keyof GoogleSignInErrors];
+
 export type GoogleCallbackData = {
     body?: never;
     path?: never;
-    query?: never;
+    query?: {
+        /**
+         * Authorization code from the provider
+         */
+        code?: string;
+        /**
+         * The state this service sent to the provider
+         */
+        state?: string;
+        /**
+         * Set by the provider when the user refused
+         */
+        error?: string;
+    };
     url: '/api/v1/auth/google/callback';
 };
+
+export type GoogleCallbackErrors = {
+    /**
+     * The sign-in state is missing, expired or does not match this browser (OAUTH_STATE_INVALID)
+     */
+    400: ErrorResponseDto;
+    /**
+     * The provider refused the sign-in, or the account is deactivated (USER_INACTIVE) (OAUTH_FAILED)
+     */
+    401: ErrorResponseDto;
+    /**
+     * Sign-in with this provider is not configured on this server (OAUTH_PROVIDER_NOT_CONFIGURED)
+     */
+    404: ErrorResponseDto;
+    /**
+     * The provider did not report a verified e-mail address for this account (OAUTH_EMAIL_UNVERIFIED)
+     */
+    409: ErrorResponseDto;
+    /**
+     * The provider could not be reached or answered with an error (OAUTH_PROVIDER_ERROR)
+     */
+    502: ErrorResponseDto;
+};
+
+export type GoogleCallbackError = GoogleCallbackErrors[keyof GoogleCallbackErrors];
 
 export type LoginData = {
     body: LoginDto;
@@ -866,6 +1163,10 @@ export type LoginErrors = {
      * The request body is larger than the configured limit
      */
     413: ErrorResponseDto;
+    /**
+     * Too many attempts from this address; see `Retry-After`
+     */
+    429: ErrorResponseDto;
 };
 
 export type LoginError = LoginErrors[keyof LoginErrors];
@@ -924,6 +1225,10 @@ export type RegisterErrors = {
      * The request body is larger than the configured limit
      */
     413: ErrorResponseDto;
+    /**
+     * Too many attempts from this address; see `Retry-After`
+     */
+    429: ErrorResponseDto;
 };
 
 export type RegisterError = RegisterErrors[keyof RegisterErrors];
@@ -1282,6 +1587,10 @@ export type CreatePredictionErrors = {
      */
     422: ErrorResponseDto;
     /**
+     * Too many predictions for this API key (or user); see `Retry-After`
+     */
+    429: ErrorResponseDto;
+    /**
      * Inference took too long (recorded as failed)
      */
     504: ErrorResponseDto;
@@ -1530,6 +1839,57 @@ export type ListModelVersionsResponses = {
 };
 
 export type ListModelVersionsResponse = ListModelVersionsResponses[keyof ListModelVersionsResponses];
+
+export type UploadModelVersionData = {
+    body: CreateModelVersionDto;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/api/v1/models/{id}/versions';
+};
+
+export type UploadModelVersionErrors = {
+    /**
+     * Malformed or invalid input
+     */
+    400: ErrorResponseDto;
+    /**
+     * No credentials, or a bad, expired or revoked token or API key, or a deactivated account
+     */
+    401: ErrorResponseDto;
+    /**
+     * Visible, but the "edit" permission is needed
+     */
+    403: ErrorResponseDto;
+    /**
+     * No such model, or not visible to the caller
+     */
+    404: ErrorResponseDto;
+    /**
+     * The file is over MAX_UPLOAD_BYTES
+     */
+    413: ErrorResponseDto;
+    /**
+     * Not multipart/form-data
+     */
+    415: ErrorResponseDto;
+    /**
+     * Not ONNX, truncated, or does not load
+     */
+    422: ErrorResponseDto;
+};
+
+export type UploadModelVersionError = UploadModelVersionErrors[keyof UploadModelVersionErrors];
+
+export type UploadModelVersionResponses = {
+    /**
+     * Created
+     */
+    201: ModelResponseDto;
+};
+
+export type UploadModelVersionResponse = UploadModelVersionResponses[keyof UploadModelVersionResponses];
 
 export type ListPredictionsData = {
     body?: never;
@@ -2088,6 +2448,15 @@ export type ReadinessData = {
     query?: never;
     url: '/health/ready';
 };
+
+export type ReadinessErrors = {
+    /**
+     * Postgres or Redis is down (named in the message)
+     */
+    503: ErrorResponseDto;
+};
+
+export type ReadinessError = ReadinessErrors[keyof ReadinessErrors];
 
 export type ReadinessResponses = {
     /**

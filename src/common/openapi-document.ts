@@ -134,7 +134,75 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   health: 'Liveness and readiness probes',
 };
 
+type SchemaLike = { properties?: Record<string, { enum?: unknown[]; example?: unknown }> };
+
+/**
+ * Documents each webhook event's body as a callback of `createWebhook`: every `*PayloadDto` schema whose `type`
+ * is a single-value enum (the webhooks module registers one per event type) becomes a POST to the subscribed URL,
+ * with the signature headers and an example body.
+ */
+function addWebhookCallbacks(document: OpenAPIObject): void {
+  const schemas = (document.components?.schemas ?? {}) as Record<string, SchemaLike>;
+  const events = Object.entries(schemas)
+    .filter(([name, schema]) => name.endsWith('PayloadDto') && schema.properties?.type?.enum?.length === 1)
+    .map(([name, schema]) => ({ name, type: String(schema.properties!.type!.enum![0]), schema }))
+    .sort((a, b) => a.type.localeCompare(b.type));
+  if (!events.length) return;
+  const operation = Object.values(document.paths)
+    .map((item) => item.post)
+    .find((op) => op?.operationId === 'createWebhook');
+  if (!operation) return;
+  const header = (name: string, description: string, example: string): ParameterObject => ({
+    name,
+    in: 'header',
+    required: true,
+    description,
+    schema: { type: 'string' },
+    example,
+  });
+  operation.callbacks = Object.fromEntries(
+    events.map(({ name, type, schema }) => [
+      type,
+      {
+        '{$request.body#/url}': {
+          post: {
+            summary: `The \`${type}\` delivery`,
+            // The receiver authenticates the sender by the signature, not by a credential of this API.
+            security: [],
+            description:
+              'Signed as in Standard Webhooks: verify `webhook-signature` (HMAC-SHA256 with the subscription secret) ' +
+              'over `<webhook-id>.<webhook-timestamp>.<raw body>` before trusting the body.',
+            parameters: [
+              header('webhook-id', 'The event id, the same on every retry (deduplicate on it)', '0b6f2c1e-8d4a-4c3b-9e2f-7a1d5c9b3e40'),
+              header('webhook-timestamp', 'Unix seconds when this attempt was signed', '1795694400'),
+              header('webhook-signature', 'Space-separated `v1,<base64 HMAC>` signatures', 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4='),
+            ],
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: { $ref: `#/components/schemas/${name}` },
+                  example: {
+                    type,
+                    timestamp: schema.properties?.timestamp?.example,
+                    data: schema.properties?.data?.example,
+                  },
+                },
+              },
+            },
+            responses: {
+              '200': { description: 'Any 2xx status acknowledges the delivery; anything else is retried with backoff' },
+              '410': { description: 'Gone: the webhook is disabled and not called again' },
+            },
+          },
+        },
+      },
+    ]),
+  );
+}
+
 export function completeOpenApiDocument(document: OpenAPIObject): OpenAPIObject {
+  addWebhookCallbacks(document);
   const used = new Set<string>();
   for (const [path, item] of Object.entries(document.paths)) {
     const pathParams = /\{[^}]+\}/.test(path);

@@ -1,5 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
   HealthCheckResult,
@@ -10,6 +10,7 @@ import {
 import Redis from 'ioredis';
 import { AppError } from '../common/app-error';
 import { Public } from '../common/decorators';
+import { ErrorResponseDto } from '../common/error-response.dto';
 import { REDIS } from '../redis/redis.module';
 
 @ApiTags('health')
@@ -31,6 +32,7 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
+  @ApiServiceUnavailableResponse({ description: 'Postgres or Redis is down (named in the message)', type: ErrorResponseDto })
   @ApiOperation({ operationId: 'readiness', summary: 'Postgres and Redis answer; 503 naming what is down otherwise' })
   async ready(): Promise<HealthCheckResult> {
     try {

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { createTestApp, expectErrorShape, makeAdmin, registerUser, RegisteredUser, TestApp } from '../support/test-app';
 
@@ -159,6 +161,35 @@ describe('operators: admin stats, Bull Board and /metrics (open metrics, generou
   });
 
   describe('GET /metrics (no METRICS_TOKEN: open)', () => {
+    it('counts webhook deliveries by outcome', async () => {
+      const received: string[] = [];
+      const server = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          received.push(String(req.headers['webhook-id']));
+          res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+        const hook = await t.http().post('/api/v1/webhooks').set(bearer(user)).send({ url, events: ['webhook.test'] });
+        expect(hook.status).toBe(201);
+        const sent = await t.http().post(`/api/v1/webhooks/${(hook.body as { id: string }).id}/test`).set(bearer(user));
+        expect(sent.status).toBeLessThan(300);
+        let text = '';
+        for (let i = 0; i < 100 && !/modelport_webhook_deliveries_total\{outcome="success"\} 1/.test(text); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          text = (await t.http().get('/metrics')).text;
+        }
+        expect(received.length).toBe(1);
+        expect(text).toContain('modelport_webhook_deliveries_total{outcome="success"} 1');
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+
     it('exposes HTTP durations by route template, predictions and inference time by model, queues and process metrics', async () => {
       await t.http().get(`/api/v1/models/${modelId}`).set(bearer(user)).expect(200);
       const res = await t.http().get('/metrics');
