@@ -8,7 +8,9 @@ import { WebhookWorkerModule } from '../webhooks/webhook-worker.module';
 async function startWorker(): Promise<void> {
   const config = loadConfig();
   await prepareDatabase(config.databaseUrl);
-  const app = await NestFactory.createApplicationContext(WebhookWorkerModule.forRoot(config), { bufferLogs: true });
+  const app = await NestFactory.createApplicationContext(WebhookWorkerModule.forRoot(config), {
+    bufferLogs: true,
+  });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   app.get(Logger).log('Modelport webhook worker started: relaying the outbox and delivering webhooks');

@@ -27,6 +27,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: Date 
   if (!raw) return null;
   const trimmed = raw.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // An HTTP date names its weekday and month; anything else (e.g. "-5", which Date.parse reads as a year) is junk.
+  if (!/[a-z]{3}/i.test(trimmed)) return null;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return null;
   return Math.max(0, at - now.getTime());

@@ -80,7 +80,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     if (Date.now() - this.lastSweep > SWEEP_EVERY_MS) {
       this.lastSweep = Date.now();
       const requeued = await this.sweep();
-      if (requeued > 0) this.logger.warn(`Queued ${requeued} webhook deliveries again (their jobs were lost)`);
+      if (requeued > 0)
+        this.logger.warn(`Queued ${requeued} webhook deliveries again (their jobs were lost)`);
     }
     while (!this.stopped) {
       const events = await this.fanOut();

@@ -74,6 +74,9 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
 
   async markQueued(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.getEntityManager().execute(`update webhook_deliveries set queued_at = now() where id in (${marks(ids)})`, ids);
+    await this.getEntityManager().execute(
+      `update webhook_deliveries set queued_at = now() where id in (${marks(ids)})`,
+      ids,
+    );
   }
 }

@@ -9,7 +9,10 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** One event sent (or being sent) to one webhook, with the outcome of its latest attempt. */
 @Entity({ tableName: 'webhook_deliveries', repository: () => WebhookDeliveriesRepository })
-@Index({ name: 'webhook_deliveries_webhook_id_created_at_id_index', properties: ['webhook', 'createdAt', 'id'] })
+@Index({
+  name: 'webhook_deliveries_webhook_id_created_at_id_index',
+  properties: ['webhook', 'createdAt', 'id'],
+})
 export class WebhookDelivery extends TimestampedEntity {
   [EntityRepositoryType]?: WebhookDeliveriesRepository;
 

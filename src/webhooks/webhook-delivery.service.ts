@@ -31,7 +31,10 @@ export class RetryDeliveryError extends Error {
 function packageVersion(): string {
   for (const candidate of ['../../package.json', '../../../package.json']) {
     try {
-      const parsed = JSON.parse(readFileSync(path.join(__dirname, candidate), 'utf8')) as { name?: string; version?: string };
+      const parsed = JSON.parse(readFileSync(path.join(__dirname, candidate), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (parsed.name === 'modelport' && parsed.version) return parsed.version;
     } catch {
       // try the next location (src/ under ts-jest, dist/src/ when built)
@@ -63,7 +66,11 @@ export class WebhookDeliveryService {
     @Optional() private readonly metrics?: MetricsService,
   ) {
     const settings = config.get('webhooks', { infer: true });
-    this.backoff = { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs, retryAfterMaxMs: settings.retryAfterMaxMs };
+    this.backoff = {
+      baseMs: settings.backoffBaseMs,
+      maxMs: settings.backoffMaxMs,
+      retryAfterMaxMs: settings.retryAfterMaxMs,
+    };
     this.disableAfter = settings.disableAfterFailures;
   }
 
@@ -77,7 +84,12 @@ export class WebhookDeliveryService {
   }
 
   /** The exact request headers of one attempt. */
-  buildHeaders(webhook: Webhook, eventId: string, body: string, now: Date = new Date()): Record<string, string> {
+  buildHeaders(
+    webhook: Webhook,
+    eventId: string,
+    body: string,
+    now: Date = new Date(),
+  ): Record<string, string> {
     const timestamp = Math.floor(now.getTime() / 1000);
     return {
       ...(webhook.headers ?? {}),
@@ -185,7 +197,8 @@ export class WebhookDeliveryService {
           this.disableAfter,
           `Disabled after ${this.disableAfter} consecutive failed events (last: ${delivery.error})`,
         );
-        if (count >= this.disableAfter) this.logger.warn(`Webhook ${webhook.id} disabled after ${count} failed events`);
+        if (count >= this.disableAfter)
+          this.logger.warn(`Webhook ${webhook.id} disabled after ${count} failed events`);
       }
     }
     this.metrics?.observeWebhookDelivery(isSuccess(result) ? 'success' : retry ? 'retry' : 'failed');

@@ -24,17 +24,20 @@ const FORBIDDEN = new Set([
 /** What is wrong with a webhook's custom headers, or null when they are acceptable. */
 export function customHeadersProblem(headers: unknown): string | null {
   if (headers === null || headers === undefined) return null;
-  if (typeof headers !== 'object' || Array.isArray(headers)) return 'headers must be an object of name → value strings';
+  if (typeof headers !== 'object' || Array.isArray(headers))
+    return 'headers must be an object of name → value strings';
   const entries = Object.entries(headers as Record<string, unknown>);
   if (entries.length > MAX_CUSTOM_HEADERS) return `headers may have at most ${MAX_CUSTOM_HEADERS} entries`;
   let total = 0;
   const seen = new Set<string>();
   for (const [name, value] of entries) {
     const lower = name.toLowerCase();
-    if (!TOKEN.test(name) || name.length > MAX_NAME) return `header name "${name.slice(0, MAX_NAME)}" is not a valid header name (≤ ${MAX_NAME} characters)`;
+    if (!TOKEN.test(name) || name.length > MAX_NAME)
+      return `header name "${name.slice(0, MAX_NAME)}" is not a valid header name (≤ ${MAX_NAME} characters)`;
     if (seen.has(lower)) return `header "${name}" is given twice`;
     seen.add(lower);
-    if (FORBIDDEN.has(lower) || lower.startsWith('webhook-')) return `header "${name}" cannot be set on a webhook`;
+    if (FORBIDDEN.has(lower) || lower.startsWith('webhook-'))
+      return `header "${name}" cannot be set on a webhook`;
     if (typeof value !== 'string') return `header "${name}" must have a string value`;
     if (value.length > MAX_VALUE) return `header "${name}" is longer than ${MAX_VALUE} characters`;
     // eslint-disable-next-line no-control-regex

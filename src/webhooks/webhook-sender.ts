@@ -1,6 +1,11 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
+import {
+  lookup as dnsLookup,
+  type LookupAddress,
+  type LookupAllOptions,
+  type LookupOneOptions,
+} from 'node:dns';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { LookupFunction } from 'node:net';
@@ -28,13 +33,19 @@ export class RefusedTargetError extends Error {
  * A DNS lookup that refuses names resolving to non-public addresses. It runs when the socket connects, so a name
  * that resolved to a public address at registration and to 127.0.0.1 now (DNS rebinding) is still refused.
  */
-export function guardedLookup(hostname: string, options: LookupOneOptions | LookupAllOptions, callback: (...args: unknown[]) => void): void {
+export function guardedLookup(
+  hostname: string,
+  options: LookupOneOptions | LookupAllOptions,
+  callback: (...args: unknown[]) => void,
+): void {
   dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
     if (error) return callback(error);
     for (const { address } of addresses) {
       const reason = classifyAddress(address);
       if (reason) {
-        return callback(new RefusedTargetError(`Refused to connect to ${hostname}: it resolves to ${address} (${reason})`));
+        return callback(
+          new RefusedTargetError(`Refused to connect to ${hostname}: it resolves to ${address} (${reason})`),
+        );
       }
     }
     if ((options as LookupAllOptions).all) return callback(null, addresses);
@@ -54,8 +65,8 @@ export class WebhookSender implements OnModuleDestroy {
   constructor(config: ConfigService<AppConfig, true>) {
     this.allowPrivate = config.get('webhooks', { infer: true }).allowPrivateTargets;
     const lookup = this.allowPrivate ? undefined : (guardedLookup as unknown as LookupFunction);
-    this.httpAgent = new http.Agent({ keepAlive: false, lookup } as http.AgentOptions);
-    this.httpsAgent = new https.Agent({ keepAlive: false, lookup } as https.AgentOptions);
+    this.httpAgent = new http.Agent({ keepAlive: false, lookup });
+    this.httpsAgent = new https.Agent({ keepAlive: false, lookup });
   }
 
   onModuleDestroy(): void {
@@ -68,28 +79,25 @@ export class WebhookSender implements OnModuleDestroy {
     const elapsed = () => Number((process.hrtime.bigint() - started) / 1_000_000n);
     return new Promise<SendResult>((resolve) => {
       let settled = false;
-      let timer: NodeJS.Timeout | undefined;
+      // Set once the request starts; early refusals finish before there is anything to time out.
+      const deadline: { timer?: NodeJS.Timeout } = {};
       const finish = (result: Omit<SendResult, 'durationMs'>) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        clearTimeout(deadline.timer);
         resolve({ ...result, durationMs: elapsed() });
       };
       const fail = (error: string) => finish({ status: null, body: null, error, retryAfterMs: null });
 
-      let target: URL;
-      try {
-        target = new URL(url);
-      } catch {
-        return fail('The webhook URL is not a valid URL');
-      }
+      const target = URL.canParse(url) ? new URL(url) : null;
+      if (!target) return fail('The webhook URL is not a valid URL');
       const ip = literalIp(target.hostname);
       const reason = ip && !this.allowPrivate ? classifyAddress(ip) : null;
       if (reason) return fail(`Refused to connect to ${ip} (${reason})`);
 
       const isHttps = target.protocol === 'https:';
       const client = isHttps ? https : http;
-      timer = setTimeout(() => {
+      deadline.timer = setTimeout(() => {
         request.destroy();
         fail(`Timed out after ${timeoutMs} ms`);
       }, timeoutMs);

@@ -20,7 +20,11 @@ describe('webhook signer', () => {
 
   it('is verified by the standardwebhooks library, with one or two secrets', () => {
     const [oldSecret, newSecret] = [generateWebhookSecret(), generateWebhookSecret()];
-    const body = JSON.stringify({ type: 'model.created', timestamp: new Date().toISOString(), data: { a: 1 } });
+    const body = JSON.stringify({
+      type: 'model.created',
+      timestamp: new Date().toISOString(),
+      data: { a: 1 },
+    });
     const ts = Math.floor(Date.now() / 1000);
     const header = signatureHeader([newSecret, oldSecret], 'evt-1', ts, body);
     expect(header.split(' ')).toHaveLength(2);

@@ -14,6 +14,11 @@ export function signatureOf(secret: string, id: string, timestampSeconds: number
 }
 
 /** The `webhook-signature` header: one entry per live secret, space-separated (current secret first). */
-export function signatureHeader(secrets: string[], id: string, timestampSeconds: number, body: string): string {
+export function signatureHeader(
+  secrets: string[],
+  id: string,
+  timestampSeconds: number,
+  body: string,
+): string {
   return secrets.map((secret) => signatureOf(secret, id, timestampSeconds, body)).join(' ');
 }

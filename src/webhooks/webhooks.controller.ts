@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthContext } from '../common/auth-context';
 import { ApiAuth, Auth } from '../common/decorators';
@@ -17,7 +28,10 @@ import {
 } from './dto/webhook.dto';
 import { WebhooksService } from './webhooks.service';
 
-const withSecret = ({ webhook, secret }: Awaited<ReturnType<WebhooksService['create']>>): WebhookWithSecretResponseDto => ({
+const withSecret = ({
+  webhook,
+  secret,
+}: Awaited<ReturnType<WebhooksService['create']>>): WebhookWithSecretResponseDto => ({
   ...toWebhookResponse(webhook),
   secret,
 });
@@ -30,8 +44,14 @@ export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}
 
   @Post()
-  @ApiOperation({ operationId: 'createWebhook', summary: 'Subscribe a URL to events; the signing secret is shown only now' })
-  async create(@Auth() auth: AuthContext, @Body() dto: CreateWebhookDto): Promise<WebhookWithSecretResponseDto> {
+  @ApiOperation({
+    operationId: 'createWebhook',
+    summary: 'Subscribe a URL to events; the signing secret is shown only now',
+  })
+  async create(
+    @Auth() auth: AuthContext,
+    @Body() dto: CreateWebhookDto,
+  ): Promise<WebhookWithSecretResponseDto> {
     return withSecret(await this.webhooks.create(auth, dto));
   }
 
@@ -48,7 +68,10 @@ export class WebhooksController {
   }
 
   @Patch(':id')
-  @ApiOperation({ operationId: 'updateWebhook', summary: 'Change a webhook (isActive: true re-enables a disabled one)' })
+  @ApiOperation({
+    operationId: 'updateWebhook',
+    summary: 'Change a webhook (isActive: true re-enables a disabled one)',
+  })
   async update(
     @Auth() auth: AuthContext,
     @Param('id', ParseUUIDPipe) id: string,
@@ -66,20 +89,35 @@ export class WebhooksController {
 
   @Post(':id/rotate-secret')
   @HttpCode(200)
-  @ApiOperation({ operationId: 'rotateWebhookSecret', summary: 'New signing secret; the old one keeps signing for 24 hours' })
-  async rotateSecret(@Auth() auth: AuthContext, @Param('id', ParseUUIDPipe) id: string): Promise<WebhookWithSecretResponseDto> {
+  @ApiOperation({
+    operationId: 'rotateWebhookSecret',
+    summary: 'New signing secret; the old one keeps signing for 24 hours',
+  })
+  async rotateSecret(
+    @Auth() auth: AuthContext,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<WebhookWithSecretResponseDto> {
     return withSecret(await this.webhooks.rotateSecret(auth, id));
   }
 
   @Post(':id/test')
   @HttpCode(200)
-  @ApiOperation({ operationId: 'testWebhook', summary: 'Send a webhook.test event now and return its delivery' })
-  async test(@Auth() auth: AuthContext, @Param('id', ParseUUIDPipe) id: string): Promise<WebhookDeliveryResponseDto> {
+  @ApiOperation({
+    operationId: 'testWebhook',
+    summary: 'Send a webhook.test event now and return its delivery',
+  })
+  async test(
+    @Auth() auth: AuthContext,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<WebhookDeliveryResponseDto> {
     return toDeliveryResponse(await this.webhooks.sendTest(auth, id));
   }
 
   @Get(':id/deliveries')
-  @ApiOperation({ operationId: 'listWebhookDeliveries', summary: 'The delivery log of a webhook, newest first' })
+  @ApiOperation({
+    operationId: 'listWebhookDeliveries',
+    summary: 'The delivery log of a webhook, newest first',
+  })
   async listDeliveries(
     @Auth() auth: AuthContext,
     @Param('id', ParseUUIDPipe) id: string,
@@ -90,7 +128,10 @@ export class WebhooksController {
 
   @Post(':id/deliveries/:deliveryId/redeliver')
   @HttpCode(202)
-  @ApiOperation({ operationId: 'redeliverWebhookDelivery', summary: 'Send a delivered event again (same webhook-id)' })
+  @ApiOperation({
+    operationId: 'redeliverWebhookDelivery',
+    summary: 'Send a delivered event again (same webhook-id)',
+  })
   async redeliver(
     @Auth() auth: AuthContext,
     @Param('id', ParseUUIDPipe) id: string,

@@ -69,7 +69,8 @@ export class WebhooksService {
       this.checkTarget(dto.url);
       webhook.url = dto.url;
     }
-    if (dto.modelId !== undefined) webhook.model = dto.modelId ? await this.viewableModel(auth, dto.modelId) : null;
+    if (dto.modelId !== undefined)
+      webhook.model = dto.modelId ? await this.viewableModel(auth, dto.modelId) : null;
     if (dto.events !== undefined) webhook.events = [...dto.events];
     if (dto.headers !== undefined) webhook.headers = dto.headers ?? null;
     if (dto.maxRetries !== undefined) webhook.maxRetries = dto.maxRetries;
@@ -131,7 +132,10 @@ export class WebhooksService {
     const ip = literalIp(hostname);
     const reason = ip ? classifyAddress(ip) : null;
     if (reason) {
-      throw new AppError('INVALID_WEBHOOK_TARGET', `The webhook URL points at ${ip}, a ${reason} address; only public addresses are allowed`);
+      throw new AppError(
+        'INVALID_WEBHOOK_TARGET',
+        `The webhook URL points at ${ip}, a ${reason} address; only public addresses are allowed`,
+      );
     }
   }
 

@@ -44,12 +44,20 @@ describe('webhook outbox with Redis stopped and started again (e2e)', () => {
       .http()
       .post('/api/v1/webhooks')
       .set('Authorization', bearer())
-      .send({ url: receiver.url('/events'), events: ['prediction.success', 'prediction.failed', 'model.updated'], modelId });
+      .send({
+        url: receiver.url('/events'),
+        events: ['prediction.success', 'prediction.failed', 'model.updated'],
+        modelId,
+      });
     expect(hook.status).toBe(201);
     secret = hook.body.secret;
     // An API key, not a login token: key checks fall back to Postgres when Redis is down, while login tokens
     // need Redis for their revocation check (by design, they fail closed).
-    const key = await t.http().post('/api/v1/api-keys').set('Authorization', bearer()).send({ name: 'outbox' });
+    const key = await t
+      .http()
+      .post('/api/v1/api-keys')
+      .set('Authorization', bearer())
+      .send({ name: 'outbox' });
     expect(key.status).toBe(201);
     apiKey = key.body.key;
   });
@@ -72,12 +80,16 @@ describe('webhook outbox with Redis stopped and started again (e2e)', () => {
       'webhook-signature': String(req.headers['webhook-signature']),
     }) as { type: string; data: Record<string, unknown> };
     expect(body.type).toBe('prediction.success');
-    expect(body.data).toEqual(expect.objectContaining({ predictionId: res.body.id, modelId, status: 'success' }));
+    expect(body.data).toEqual(
+      expect.objectContaining({ predictionId: res.body.id, modelId, status: 'success' }),
+    );
   });
 
   it('keeps serving predictions with Redis down, then delivers every event once it is back', async () => {
     await eventually(async () => {
-      const [row] = await t.orm.em.getConnection().execute(`select count(*)::int as n from webhook_deliveries where status = 'pending'`);
+      const [row] = await t.orm.em
+        .getConnection()
+        .execute(`select count(*)::int as n from webhook_deliveries where status = 'pending'`);
       return row.n === 0;
     });
     const before = receiver.on('/events').length;
@@ -86,19 +98,28 @@ describe('webhook outbox with Redis stopped and started again (e2e)', () => {
     const predictionIds: string[] = [];
     for (let i = 0; i < 5; i++) {
       const res = await predict([ROW.map((x) => x + i)]);
-      expect({ status: res.status, body: res.status === 201 ? null : res.body }).toEqual({ status: 201, body: null });
+      expect({ status: res.status, body: res.status === 201 ? null : res.body }).toEqual({
+        status: 201,
+        body: null,
+      });
       expect(res.body.status).toBe('success');
       predictionIds.push(res.body.id);
     }
     const bad = await predict([[1, 2]]);
     expect(bad.status).toBe(400);
-    const patched = await t.http().patch(`/api/v1/models/${modelId}`).set('X-API-Key', apiKey).send({ description: 'while redis was down' });
+    const patched = await t
+      .http()
+      .patch(`/api/v1/models/${modelId}`)
+      .set('X-API-Key', apiKey)
+      .send({ description: 'while redis was down' });
     expect(patched.status).toBe(200);
 
     // Everything is safe in Postgres: 7 events, relayed into 7 pending deliveries that wait for the queue.
     const events = await t.orm.em
       .getConnection()
-      .execute(`select type, count(*)::int as n from webhook_events where created_at > now() - interval '5 minutes' group by type order by type`);
+      .execute(
+        `select type, count(*)::int as n from webhook_events where created_at > now() - interval '5 minutes' group by type order by type`,
+      );
     expect(events).toEqual(
       expect.arrayContaining([
         { type: 'model.updated', n: 1 },
@@ -111,13 +132,22 @@ describe('webhook outbox with Redis stopped and started again (e2e)', () => {
 
     await redis.start();
     const received = await receiver.waitFor('/events', before + 7, 60_000);
-    const late = received.slice(before).map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
-    expect(late.filter((e) => e.type === 'prediction.success').map((e) => e.data.predictionId).sort()).toEqual([...predictionIds].sort());
+    const late = received
+      .slice(before)
+      .map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
+    expect(
+      late
+        .filter((e) => e.type === 'prediction.success')
+        .map((e) => e.data.predictionId)
+        .sort(),
+    ).toEqual([...predictionIds].sort());
     expect(late.filter((e) => e.type === 'prediction.failed')).toHaveLength(1);
     expect(late.filter((e) => e.type === 'model.updated')).toHaveLength(1);
     expect(new Set(received.map((r) => r.headers['webhook-id'])).size).toBe(received.length);
     await eventually(async () => {
-      const rows = await t.orm.em.getConnection().execute(`select status, count(*)::int as n from webhook_deliveries group by status`);
+      const rows = await t.orm.em
+        .getConnection()
+        .execute(`select status, count(*)::int as n from webhook_deliveries group by status`);
       return rows.length === 1 && rows[0].status === 'success' ? rows : null;
     });
   });

@@ -22,7 +22,11 @@ describe('webhooks SSRF guard (e2e, WEBHOOKS_ALLOW_PRIVATE_TARGETS=false)', () =
   });
 
   const create = (url: string) =>
-    t.http().post('/api/v1/webhooks').set('Authorization', `Bearer ${u.accessToken}`).send({ url, events: ['model.created'], maxRetries: 0 });
+    t
+      .http()
+      .post('/api/v1/webhooks')
+      .set('Authorization', `Bearer ${u.accessToken}`)
+      .send({ url, events: ['model.created'], maxRetries: 0 });
 
   it.each([
     ['http://127.0.0.1:8080/hook', 'loopback'],
@@ -58,10 +62,17 @@ describe('webhooks SSRF guard (e2e, WEBHOOKS_ALLOW_PRIVATE_TARGETS=false)', () =
   it('accepts a name that resolves to 127.0.0.1 but refuses to connect to it, marking the delivery failed', async () => {
     const created = await create(`http://localhost:${receiver.port}/rebind`);
     expect(created.status).toBe(201);
-    const ping = await t.http().post(`/api/v1/webhooks/${created.body.id}/test`).set('Authorization', `Bearer ${u.accessToken}`);
+    const ping = await t
+      .http()
+      .post(`/api/v1/webhooks/${created.body.id}/test`)
+      .set('Authorization', `Bearer ${u.accessToken}`);
     expect(ping.status).toBe(200);
-    expect(ping.body).toEqual(expect.objectContaining({ status: 'failed', responseStatus: null, attempts: 1 }));
-    expect(ping.body.error).toMatch(/^Refused to connect to localhost: it resolves to (127\.0\.0\.1|::1) \(loopback\)$/);
+    expect(ping.body).toEqual(
+      expect.objectContaining({ status: 'failed', responseStatus: null, attempts: 1 }),
+    );
+    expect(ping.body.error).toMatch(
+      /^Refused to connect to localhost: it resolves to (127\.0\.0\.1|::1) \(loopback\)$/,
+    );
 
     // The queued path goes through the same guarded agent.
     const upload = await t
@@ -69,11 +80,20 @@ describe('webhooks SSRF guard (e2e, WEBHOOKS_ALLOW_PRIVATE_TARGETS=false)', () =
       .post('/api/v1/models')
       .set('Authorization', `Bearer ${u.accessToken}`)
       .field('name', 'ssrf-model')
-      .attach('file', readFileSync(path.join(__dirname, '..', 'fixtures', 'models', 'skl-linreg', 'model.onnx')), 'model.onnx');
+      .attach(
+        'file',
+        readFileSync(path.join(__dirname, '..', 'fixtures', 'models', 'skl-linreg', 'model.onnx')),
+        'model.onnx',
+      );
     expect(upload.status).toBe(201);
     const delivery = await eventually(async () => {
-      const res = await t.http().get(`/api/v1/webhooks/${created.body.id}/deliveries`).set('Authorization', `Bearer ${u.accessToken}`);
-      return (res.body.items as Array<Record<string, any>>).find((d) => d.eventType === 'model.created' && d.status === 'failed');
+      const res = await t
+        .http()
+        .get(`/api/v1/webhooks/${created.body.id}/deliveries`)
+        .set('Authorization', `Bearer ${u.accessToken}`);
+      return (res.body.items as Array<{ eventType: string; status: string; error: string }>).find(
+        (d) => d.eventType === 'model.created' && d.status === 'failed',
+      );
     });
     expect(delivery.error).toMatch(/Refused to connect to localhost/);
     expect(receiver.requests).toHaveLength(0);

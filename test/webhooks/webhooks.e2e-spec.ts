@@ -7,6 +7,10 @@ import { eventually, Receiver } from './support/receiver';
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'models');
 const bearer = (u: RegisteredUser) => `Bearer ${u.accessToken}`;
 
+/** A delivery or webhook row as the API or the database returns it (fields read loosely by the assertions). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertion-only access to JSON fields
+type Loose = Record<string, any>;
+
 jest.setTimeout(60_000);
 
 describe('webhooks (e2e)', () => {
@@ -17,7 +21,11 @@ describe('webhooks (e2e)', () => {
 
   beforeAll(async () => {
     t = await createTestApp({
-      env: { WEBHOOKS_BACKOFF_BASE_MS: '50', WEBHOOKS_BACKOFF_MAX_MS: '200', WEBHOOKS_RETRY_AFTER_MAX_MS: '1500' },
+      env: {
+        WEBHOOKS_BACKOFF_BASE_MS: '50',
+        WEBHOOKS_BACKOFF_MAX_MS: '200',
+        WEBHOOKS_RETRY_AFTER_MAX_MS: '1500',
+      },
     });
     receiver = await new Receiver().start();
     alice = await registerUser(t, 'alice');
@@ -30,7 +38,8 @@ describe('webhooks (e2e)', () => {
 
   async function createWebhook(u: RegisteredUser, body: Record<string, unknown>) {
     const res = await t.http().post('/api/v1/webhooks').set('Authorization', bearer(u)).send(body);
-    if (res.status !== 201) throw new Error(`create webhook failed: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 201)
+      throw new Error(`create webhook failed: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body as { id: string; secret: string; [k: string]: unknown };
   }
 
@@ -46,14 +55,17 @@ describe('webhooks (e2e)', () => {
   }
 
   async function deliveries(u: RegisteredUser, webhookId: string) {
-    const res = await t.http().get(`/api/v1/webhooks/${webhookId}/deliveries`).set('Authorization', bearer(u));
+    const res = await t
+      .http()
+      .get(`/api/v1/webhooks/${webhookId}/deliveries`)
+      .set('Authorization', bearer(u));
     expect(res.status).toBe(200);
-    return res.body.items as Array<Record<string, any>>;
+    return res.body.items as Loose[];
   }
 
   async function webhookRow(id: string) {
     const [row] = await t.orm.em.getConnection().execute('select * from webhooks where id = ?', [id]);
-    return row as Record<string, any>;
+    return row as Loose;
   }
 
   const verify = (secret: string, req: { headers: Record<string, unknown>; body: string }) =>
@@ -108,7 +120,8 @@ describe('webhooks (e2e)', () => {
 
     it('pages the list with a cursor', async () => {
       const u = await registerUser(t, 'pager');
-      for (let i = 0; i < 3; i++) await createWebhook(u, { url: receiver.url(`/page${i}`), events: ['model.created'] });
+      for (let i = 0; i < 3; i++)
+        await createWebhook(u, { url: receiver.url(`/page${i}`), events: ['model.created'] });
       const first = await t.http().get('/api/v1/webhooks?limit=2').set('Authorization', bearer(u));
       expect(first.body.items).toHaveLength(2);
       expect(first.body.nextCursor).toEqual(expect.any(String));
@@ -130,7 +143,11 @@ describe('webhooks (e2e)', () => {
         ['post', '/test'],
         ['get', '/deliveries'],
       ] as const) {
-        const res = await t.http()[method](`/api/v1/webhooks/${hook.id}${suffix}`).set('Authorization', bearer(bob)).send({});
+        const res = await t
+          .http()
+          [method](`/api/v1/webhooks/${hook.id}${suffix}`)
+          .set('Authorization', bearer(bob))
+          .send({});
         expectErrorShape(res.body, 404, 'NOT_FOUND');
       }
       const list = await t.http().get('/api/v1/webhooks').set('Authorization', bearer(bob));
@@ -140,10 +157,21 @@ describe('webhooks (e2e)', () => {
         .http()
         .patch(`/api/v1/webhooks/${hook.id}`)
         .set('Authorization', bearer(alice))
-        .send({ events: ['model.deleted', 'model.updated'], maxRetries: 0, timeoutSeconds: 3, headers: { 'X-Team': 'ml' } });
+        .send({
+          events: ['model.deleted', 'model.updated'],
+          maxRetries: 0,
+          timeoutSeconds: 3,
+          headers: { 'X-Team': 'ml' },
+        });
       expect(patched.status).toBe(200);
       expect(patched.body).toEqual(
-        expect.objectContaining({ events: ['model.deleted', 'model.updated'], maxRetries: 0, timeoutSeconds: 3, isActive: true, headers: { 'X-Team': 'ml' } }),
+        expect.objectContaining({
+          events: ['model.deleted', 'model.updated'],
+          maxRetries: 0,
+          timeoutSeconds: 3,
+          isActive: true,
+          headers: { 'X-Team': 'ml' },
+        }),
       );
       const del = await t.http().delete(`/api/v1/webhooks/${hook.id}`).set('Authorization', bearer(alice));
       expect(del.status).toBe(204);
@@ -154,22 +182,67 @@ describe('webhooks (e2e)', () => {
     it.each([
       ['a non-http URL', { url: 'ftp://example.com/x', events: ['model.created'] }],
       ['a URL without a scheme', { url: 'example.com/hook', events: ['model.created'] }],
-      ['a URL over 2048 characters', { url: `https://example.com/${'a'.repeat(2040)}`, events: ['model.created'] }],
+      [
+        'a URL over 2048 characters',
+        { url: `https://example.com/${'a'.repeat(2040)}`, events: ['model.created'] },
+      ],
       ['an unknown event', { url: 'https://example.com/x', events: ['model.exploded'] }],
       ['an empty event list', { url: 'https://example.com/x', events: [] }],
       ['no events', { url: 'https://example.com/x' }],
       ['maxRetries over 20', { url: 'https://example.com/x', events: ['model.created'], maxRetries: 21 }],
       ['timeoutSeconds 0', { url: 'https://example.com/x', events: ['model.created'], timeoutSeconds: 0 }],
-      ['timeoutSeconds over 30', { url: 'https://example.com/x', events: ['model.created'], timeoutSeconds: 31 }],
-      ['a modelId that is not a uuid', { url: 'https://example.com/x', events: ['model.created'], modelId: 'abc' }],
-      ['21 headers', { url: 'https://example.com/x', events: ['model.created'], headers: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`X-H${i}`, 'v'])) }],
-      ['an oversized header value', { url: 'https://example.com/x', events: ['model.created'], headers: { 'X-Big': 'v'.repeat(5000) } }],
-      ['a hop-by-hop header', { url: 'https://example.com/x', events: ['model.created'], headers: { Connection: 'close' } }],
-      ['a Host header', { url: 'https://example.com/x', events: ['model.created'], headers: { host: 'evil.example' } }],
-      ['a webhook-* header', { url: 'https://example.com/x', events: ['model.created'], headers: { 'Webhook-Signature': 'v1,forged' } }],
-      ['a non-string header value', { url: 'https://example.com/x', events: ['model.created'], headers: { 'X-Num': 5 } }],
-      ['a header name with a space', { url: 'https://example.com/x', events: ['model.created'], headers: { 'X Bad': 'v' } }],
-      ['a header value with a newline', { url: 'https://example.com/x', events: ['model.created'], headers: { 'X-Inject': 'a\r\nHost: evil' } }],
+      [
+        'timeoutSeconds over 30',
+        { url: 'https://example.com/x', events: ['model.created'], timeoutSeconds: 31 },
+      ],
+      [
+        'a modelId that is not a uuid',
+        { url: 'https://example.com/x', events: ['model.created'], modelId: 'abc' },
+      ],
+      [
+        '21 headers',
+        {
+          url: 'https://example.com/x',
+          events: ['model.created'],
+          headers: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`X-H${i}`, 'v'])),
+        },
+      ],
+      [
+        'an oversized header value',
+        { url: 'https://example.com/x', events: ['model.created'], headers: { 'X-Big': 'v'.repeat(5000) } },
+      ],
+      [
+        'a hop-by-hop header',
+        { url: 'https://example.com/x', events: ['model.created'], headers: { Connection: 'close' } },
+      ],
+      [
+        'a Host header',
+        { url: 'https://example.com/x', events: ['model.created'], headers: { host: 'evil.example' } },
+      ],
+      [
+        'a webhook-* header',
+        {
+          url: 'https://example.com/x',
+          events: ['model.created'],
+          headers: { 'Webhook-Signature': 'v1,forged' },
+        },
+      ],
+      [
+        'a non-string header value',
+        { url: 'https://example.com/x', events: ['model.created'], headers: { 'X-Num': 5 } },
+      ],
+      [
+        'a header name with a space',
+        { url: 'https://example.com/x', events: ['model.created'], headers: { 'X Bad': 'v' } },
+      ],
+      [
+        'a header value with a newline',
+        {
+          url: 'https://example.com/x',
+          events: ['model.created'],
+          headers: { 'X-Inject': 'a\r\nHost: evil' },
+        },
+      ],
       ['an unknown field', { url: 'https://example.com/x', events: ['model.created'], secret: 'whsec_mine' }],
     ])('refuses %s with 400', async (_label, body) => {
       const res = await t.http().post('/api/v1/webhooks').set('Authorization', bearer(alice)).send(body);
@@ -188,7 +261,11 @@ describe('webhooks (e2e)', () => {
         .http()
         .post('/api/v1/webhooks')
         .set('Authorization', bearer(alice))
-        .send({ url: receiver.url('/x'), events: ['model.updated'], modelId: '00000000-0000-4000-8000-000000000000' });
+        .send({
+          url: receiver.url('/x'),
+          events: ['model.updated'],
+          modelId: '00000000-0000-4000-8000-000000000000',
+        });
       expectErrorShape(missing.body, 404, 'NOT_FOUND');
 
       const share = await t
@@ -217,32 +294,55 @@ describe('webhooks (e2e)', () => {
       const res = await t.http().post(`/api/v1/webhooks/${hook.id}/test`).set('Authorization', bearer(alice));
       expect(res.status).toBe(200);
       expect(res.body).toEqual(
-        expect.objectContaining({ webhookId: hook.id, eventType: 'webhook.test', status: 'success', attempts: 1, responseStatus: 200, responseBody: 'ok', error: null }),
+        expect.objectContaining({
+          webhookId: hook.id,
+          eventType: 'webhook.test',
+          status: 'success',
+          attempts: 1,
+          responseStatus: 200,
+          responseBody: 'ok',
+          error: null,
+        }),
       );
       expect(res.body.durationMs).toEqual(expect.any(Number));
       const [req] = receiver.on('/ping');
       expect(req.method).toBe('POST');
       expect(req.headers['content-type']).toBe('application/json');
-      expect(req.headers['user-agent']).toBe(`Modelport-Webhooks/${JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version}`);
+      expect(req.headers['user-agent']).toBe(
+        `Modelport-Webhooks/${JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version}`,
+      );
       expect(req.headers['webhook-id']).toBe(res.body.eventId);
       expect(req.headers.authorization).toBe('Bearer receiver-token');
       expect(req.headers['x-team']).toBe('ml');
       expect(Math.abs(Number(req.headers['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(30);
-      expect(verify(hook.secret, req)).toEqual({ type: 'webhook.test', timestamp: expect.any(String), data: { webhookId: hook.id, message: expect.any(String) } });
+      expect(verify(hook.secret, req)).toEqual({
+        type: 'webhook.test',
+        timestamp: expect.any(String),
+        data: { webhookId: hook.id, message: expect.any(String) },
+      });
       expect(() => verify(`whsec_${Buffer.alloc(32, 1).toString('base64')}`, req)).toThrow();
-      // Printed for the report: one signed delivery as received.
-      console.log(`signed delivery as received:\n${JSON.stringify({ headers: req.headers, body: req.body }, null, 2)}`);
+      // PRINT_WEBHOOK_SAMPLE=1 prints one signed delivery exactly as received (for documentation).
+      if (process.env.PRINT_WEBHOOK_SAMPLE) {
+        console.log(
+          `signed delivery as received:\n${JSON.stringify({ headers: req.headers, body: req.body }, null, 2)}`,
+        );
+      }
 
       const log = await deliveries(alice, hook.id);
       expect(log).toHaveLength(1);
-      expect(log[0]).toEqual(expect.objectContaining({ id: res.body.id, status: 'success', payload: JSON.parse(req.body) }));
+      expect(log[0]).toEqual(
+        expect.objectContaining({ id: res.body.id, status: 'success', payload: JSON.parse(req.body) }),
+      );
       const row = await webhookRow(hook.id);
       expect(row.last_triggered_at).not.toBeNull();
     });
 
     it('signs with both secrets for 24 h after a rotation, each verifying on its own', async () => {
       const hook = await createWebhook(alice, { url: receiver.url('/rotate'), events: ['model.created'] });
-      const rotated = await t.http().post(`/api/v1/webhooks/${hook.id}/rotate-secret`).set('Authorization', bearer(alice));
+      const rotated = await t
+        .http()
+        .post(`/api/v1/webhooks/${hook.id}/rotate-secret`)
+        .set('Authorization', bearer(alice));
       expect(rotated.status).toBe(200);
       expect(rotated.body.secret).toMatch(/^whsec_/);
       expect(rotated.body.secret).not.toBe(hook.secret);
@@ -258,11 +358,23 @@ describe('webhooks (e2e)', () => {
       expect(verify(hook.secret, req).type).toBe('webhook.test');
       expect(verify(rotated.body.secret, req).type).toBe('webhook.test');
       // Only one signature each: the old secret alone, and the new one alone, both check out.
-      expect(verify(hook.secret, { ...req, headers: { ...req.headers, 'webhook-signature': signatures[1] } }).type).toBe('webhook.test');
-      expect(verify(rotated.body.secret, { ...req, headers: { ...req.headers, 'webhook-signature': signatures[0] } }).type).toBe('webhook.test');
+      expect(
+        verify(hook.secret, { ...req, headers: { ...req.headers, 'webhook-signature': signatures[1] } }).type,
+      ).toBe('webhook.test');
+      expect(
+        verify(rotated.body.secret, {
+          ...req,
+          headers: { ...req.headers, 'webhook-signature': signatures[0] },
+        }).type,
+      ).toBe('webhook.test');
 
       // After the overlap the old secret stops signing.
-      await t.orm.em.getConnection().execute(`update webhooks set previous_secret_expires_at = now() - interval '1 second' where id = ?`, [hook.id]);
+      await t.orm.em
+        .getConnection()
+        .execute(
+          `update webhooks set previous_secret_expires_at = now() - interval '1 second' where id = ?`,
+          [hook.id],
+        );
       await t.http().post(`/api/v1/webhooks/${hook.id}/test`).set('Authorization', bearer(alice));
       const second = receiver.on('/rotate')[1];
       expect(String(second.headers['webhook-signature']).split(' ')).toHaveLength(1);
@@ -277,14 +389,21 @@ describe('webhooks (e2e)', () => {
       await createWebhook(bob, { url: receiver.url('/bob-created'), events: ['model.created'] });
       const modelId = await uploadModel(u, 'announced');
       const [req] = await receiver.waitFor('/created', 1);
-      const body = verify(hook.secret, req) as { type: string; timestamp: string; data: Record<string, unknown> };
+      const body = verify(hook.secret, req);
       expect(body.type).toBe('model.created');
       expect(body.data).toEqual(expect.objectContaining({ modelId, name: 'announced' }));
       const log = await eventually(async () => {
         const items = await deliveries(u, hook.id);
         return items[0]?.status === 'success' ? items : null;
       });
-      expect(log[0]).toEqual(expect.objectContaining({ eventType: 'model.created', eventId: req.headers['webhook-id'], attempts: 1, responseStatus: 200 }));
+      expect(log[0]).toEqual(
+        expect.objectContaining({
+          eventType: 'model.created',
+          eventId: req.headers['webhook-id'],
+          attempts: 1,
+          responseStatus: 200,
+        }),
+      );
       await new Promise((r) => setTimeout(r, 500));
       expect(receiver.on('/not-created')).toHaveLength(0);
       expect(receiver.on('/bob-created')).toHaveLength(0);
@@ -292,8 +411,14 @@ describe('webhooks (e2e)', () => {
 
     it('retries a receiver that fails twice: three attempts, one webhook-id, retry_count 2', async () => {
       const u = await registerUser(t, 'retry');
-      receiver.respond('/flaky', (_req, nth) => (nth <= 2 ? { status: 503, body: 'try later' } : { status: 204 }));
-      const hook = await createWebhook(u, { url: receiver.url('/flaky'), events: ['model.created'], maxRetries: 5 });
+      receiver.respond('/flaky', (_req, nth) =>
+        nth <= 2 ? { status: 503, body: 'try later' } : { status: 204 },
+      );
+      const hook = await createWebhook(u, {
+        url: receiver.url('/flaky'),
+        events: ['model.created'],
+        maxRetries: 5,
+      });
       await uploadModel(u, 'flaky');
       const reqs = await receiver.waitFor('/flaky', 3);
       expect(new Set(reqs.map((r) => r.headers['webhook-id'])).size).toBe(1);
@@ -302,7 +427,9 @@ describe('webhooks (e2e)', () => {
         const items = await deliveries(u, hook.id);
         return items[0]?.status === 'success' ? items : null;
       });
-      expect(delivery).toEqual(expect.objectContaining({ attempts: 3, responseStatus: 204, status: 'success' }));
+      expect(delivery).toEqual(
+        expect.objectContaining({ attempts: 3, responseStatus: 204, status: 'success' }),
+      );
       await new Promise((r) => setTimeout(r, 300));
       expect(receiver.on('/flaky')).toHaveLength(3);
       const row = await webhookRow(hook.id);
@@ -312,7 +439,9 @@ describe('webhooks (e2e)', () => {
 
     it('honours Retry-After (capped) before retrying', async () => {
       const u = await registerUser(t, 'retry-after');
-      receiver.respond('/slow-down', (_req, nth) => (nth === 1 ? { status: 429, headers: { 'Retry-After': '1' } } : { status: 200 }));
+      receiver.respond('/slow-down', (_req, nth) =>
+        nth === 1 ? { status: 429, headers: { 'Retry-After': '1' } } : { status: 200 },
+      );
       await createWebhook(u, { url: receiver.url('/slow-down'), events: ['model.created'], maxRetries: 1 });
       await uploadModel(u, 'slow');
       const [first, second] = await receiver.waitFor('/slow-down', 2);
@@ -322,26 +451,41 @@ describe('webhooks (e2e)', () => {
     it('gives up after maxRetries, recording the last status, and counts one failed event', async () => {
       const u = await registerUser(t, 'giveup');
       receiver.respond('/down', () => ({ status: 500, body: 'x'.repeat(5000) }));
-      const hook = await createWebhook(u, { url: receiver.url('/down'), events: ['model.created'], maxRetries: 2 });
+      const hook = await createWebhook(u, {
+        url: receiver.url('/down'),
+        events: ['model.created'],
+        maxRetries: 2,
+      });
       await uploadModel(u, 'doomed');
       const [delivery] = await eventually(async () => {
         const items = await deliveries(u, hook.id);
         return items[0]?.status === 'failed' ? items : null;
       });
-      expect(delivery).toEqual(expect.objectContaining({ attempts: 3, maxAttempts: 3, responseStatus: 500, error: 'HTTP 500' }));
+      expect(delivery).toEqual(
+        expect.objectContaining({ attempts: 3, maxAttempts: 3, responseStatus: 500, error: 'HTTP 500' }),
+      );
       expect(delivery.responseBody).toHaveLength(2048);
       expect(receiver.on('/down')).toHaveLength(3);
       const row = await webhookRow(hook.id);
-      expect(row).toEqual(expect.objectContaining({ consecutive_failures: 1, is_active: true, retry_count: 2 }));
+      expect(row).toEqual(
+        expect.objectContaining({ consecutive_failures: 1, is_active: true, retry_count: 2 }),
+      );
     });
 
     it('treats a slow receiver as a timeout and retries it', async () => {
       const u = await registerUser(t, 'timeout');
       // The test ping (1st request) and the event's first attempt (2nd) time out; the retry (3rd) is answered.
       receiver.respond('/slow', (_req, nth) => (nth <= 2 ? { status: 200, delayMs: 2500 } : { status: 200 }));
-      const hook = await createWebhook(u, { url: receiver.url('/slow'), events: ['model.created'], timeoutSeconds: 1, maxRetries: 1 });
+      const hook = await createWebhook(u, {
+        url: receiver.url('/slow'),
+        events: ['model.created'],
+        timeoutSeconds: 1,
+        maxRetries: 1,
+      });
       const res = await t.http().post(`/api/v1/webhooks/${hook.id}/test`).set('Authorization', bearer(u));
-      expect(res.body).toEqual(expect.objectContaining({ status: 'failed', responseStatus: null, error: 'Timed out after 1000 ms' }));
+      expect(res.body).toEqual(
+        expect.objectContaining({ status: 'failed', responseStatus: null, error: 'Timed out after 1000 ms' }),
+      );
       expect(res.body.durationMs).toBeGreaterThanOrEqual(950);
       expect(res.body.durationMs).toBeLessThan(2400);
       await uploadModel(u, 'slowpoke');
@@ -355,16 +499,26 @@ describe('webhooks (e2e)', () => {
     it('does not follow redirects', async () => {
       const u = await registerUser(t, 'redirect');
       receiver.respond('/moved', () => ({ status: 302, headers: { Location: receiver.url('/target') } }));
-      const hook = await createWebhook(u, { url: receiver.url('/moved'), events: ['model.created'], maxRetries: 0 });
+      const hook = await createWebhook(u, {
+        url: receiver.url('/moved'),
+        events: ['model.created'],
+        maxRetries: 0,
+      });
       const res = await t.http().post(`/api/v1/webhooks/${hook.id}/test`).set('Authorization', bearer(u));
-      expect(res.body).toEqual(expect.objectContaining({ status: 'failed', responseStatus: 302, error: 'HTTP 302' }));
+      expect(res.body).toEqual(
+        expect.objectContaining({ status: 'failed', responseStatus: 302, error: 'HTTP 302' }),
+      );
       expect(receiver.on('/target')).toHaveLength(0);
     });
 
     it('disables the webhook on 410 Gone, shows why, and sends it nothing more', async () => {
       const u = await registerUser(t, 'gone');
       receiver.respond('/gone', () => ({ status: 410 }));
-      const hook = await createWebhook(u, { url: receiver.url('/gone'), events: ['model.created'], maxRetries: 5 });
+      const hook = await createWebhook(u, {
+        url: receiver.url('/gone'),
+        events: ['model.created'],
+        maxRetries: 5,
+      });
       await uploadModel(u, 'gone-1');
       await receiver.waitFor('/gone', 1);
       const disabled = await eventually(async () => {
@@ -376,19 +530,33 @@ describe('webhooks (e2e)', () => {
       await new Promise((r) => setTimeout(r, 800));
       expect(receiver.on('/gone')).toHaveLength(1);
       const [delivery] = await deliveries(u, hook.id);
-      expect(delivery).toEqual(expect.objectContaining({ status: 'failed', attempts: 1, responseStatus: 410 }));
+      expect(delivery).toEqual(
+        expect.objectContaining({ status: 'failed', attempts: 1, responseStatus: 410 }),
+      );
 
       // Re-enabling clears the reason.
-      const enabled = await t.http().patch(`/api/v1/webhooks/${hook.id}`).set('Authorization', bearer(u)).send({ isActive: true });
-      expect(enabled.body).toEqual(expect.objectContaining({ isActive: true, disabledReason: null, consecutiveFailures: 0 }));
+      const enabled = await t
+        .http()
+        .patch(`/api/v1/webhooks/${hook.id}`)
+        .set('Authorization', bearer(u))
+        .send({ isActive: true });
+      expect(enabled.body).toEqual(
+        expect.objectContaining({ isActive: true, disabledReason: null, consecutiveFailures: 0 }),
+      );
     });
 
     it('disables the webhook after 20 consecutive failed events', async () => {
       const u = await registerUser(t, 'autodisable');
       receiver.respond('/always-500', () => ({ status: 500 }));
-      const hook = await createWebhook(u, { url: receiver.url('/always-500'), events: ['model.created'], maxRetries: 0 });
+      const hook = await createWebhook(u, {
+        url: receiver.url('/always-500'),
+        events: ['model.created'],
+        maxRetries: 0,
+      });
       // 19 failed events already behind it.
-      await t.orm.em.getConnection().execute('update webhooks set consecutive_failures = 19 where id = ?', [hook.id]);
+      await t.orm.em
+        .getConnection()
+        .execute('update webhooks set consecutive_failures = 19 where id = ?', [hook.id]);
       await uploadModel(u, 'straw');
       const disabled = await eventually(async () => {
         const res = await t.http().get(`/api/v1/webhooks/${hook.id}`).set('Authorization', bearer(u));
@@ -402,7 +570,9 @@ describe('webhooks (e2e)', () => {
     it('resets the failure count on a success', async () => {
       const u = await registerUser(t, 'reset');
       const hook = await createWebhook(u, { url: receiver.url('/recovers'), events: ['model.created'] });
-      await t.orm.em.getConnection().execute('update webhooks set consecutive_failures = 7 where id = ?', [hook.id]);
+      await t.orm.em
+        .getConnection()
+        .execute('update webhooks set consecutive_failures = 7 where id = ?', [hook.id]);
       await uploadModel(u, 'recovery');
       await receiver.waitFor('/recovers', 1);
       await eventually(async () => (await webhookRow(hook.id)).consecutive_failures === 0);
@@ -415,7 +585,11 @@ describe('webhooks (e2e)', () => {
       await createWebhook(u, { url: receiver.url('/only-a'), events: ['model.updated'], modelId: modelA });
       await createWebhook(u, { url: receiver.url('/all-models'), events: ['model.updated'] });
       for (const id of [modelB, modelA]) {
-        const res = await t.http().patch(`/api/v1/models/${id}`).set('Authorization', bearer(u)).send({ description: 'changed' });
+        const res = await t
+          .http()
+          .patch(`/api/v1/models/${id}`)
+          .set('Authorization', bearer(u))
+          .send({ description: 'changed' });
         expect(res.status).toBe(200);
       }
       const all = await receiver.waitFor('/all-models', 2);
@@ -429,12 +603,18 @@ describe('webhooks (e2e)', () => {
     it('tells unfiltered webhooks about a deleted model (its filtered webhooks go with it)', async () => {
       const u = await registerUser(t, 'deleter');
       const modelId = await uploadModel(u, 'short-lived');
-      const filtered = await createWebhook(u, { url: receiver.url('/deleted-filtered'), events: ['model.deleted'], modelId });
+      const filtered = await createWebhook(u, {
+        url: receiver.url('/deleted-filtered'),
+        events: ['model.deleted'],
+        modelId,
+      });
       await createWebhook(u, { url: receiver.url('/deleted-all'), events: ['model.deleted'] });
       const res = await t.http().delete(`/api/v1/models/${modelId}`).set('Authorization', bearer(u));
       expect(res.status).toBe(204);
       const [req] = await receiver.waitFor('/deleted-all', 1);
-      expect(JSON.parse(req.body)).toEqual(expect.objectContaining({ type: 'model.deleted', data: expect.objectContaining({ modelId }) }));
+      expect(JSON.parse(req.body)).toEqual(
+        expect.objectContaining({ type: 'model.deleted', data: expect.objectContaining({ modelId }) }),
+      );
       const gone = await t.http().get(`/api/v1/webhooks/${filtered.id}`).set('Authorization', bearer(u));
       expectErrorShape(gone.body, 404);
     });
@@ -442,21 +622,34 @@ describe('webhooks (e2e)', () => {
     it('announces model.shared and model.unshared to the owner', async () => {
       const u = await registerUser(t, 'sharer');
       const modelId = await uploadModel(u, 'shared-model');
-      const hook = await createWebhook(u, { url: receiver.url('/shares'), events: ['model.shared', 'model.unshared'] });
+      const hook = await createWebhook(u, {
+        url: receiver.url('/shares'),
+        events: ['model.shared', 'model.unshared'],
+      });
       const share = await t
         .http()
         .post(`/api/v1/models/${modelId}/shares`)
         .set('Authorization', bearer(u))
         .send({ userId: bob.id, permission: 'use' });
       expect(share.status).toBe(201);
-      const revoke = await t.http().delete(`/api/v1/models/${modelId}/shares/${share.body.id}`).set('Authorization', bearer(u));
+      const revoke = await t
+        .http()
+        .delete(`/api/v1/models/${modelId}/shares/${share.body.id}`)
+        .set('Authorization', bearer(u));
       expect(revoke.status).toBe(204);
       const reqs = await receiver.waitFor('/shares', 2);
-      const bodies = reqs.map((r) => verify(hook.secret, r)).sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+      const bodies = reqs
+        .map((r) => verify(hook.secret, r))
+        .sort((a, b) => a.timestamp.localeCompare(b.timestamp));
       expect(bodies[0]).toEqual({
         type: 'model.shared',
         timestamp: expect.any(String),
-        data: expect.objectContaining({ shareId: share.body.id, modelId, sharedWithUserId: bob.id, permission: 'use' }),
+        data: expect.objectContaining({
+          shareId: share.body.id,
+          modelId,
+          sharedWithUserId: bob.id,
+          permission: 'use',
+        }),
       });
       expect(bodies[1]).toEqual({
         type: 'model.unshared',
@@ -468,23 +661,46 @@ describe('webhooks (e2e)', () => {
     it('announces prediction.success and prediction.failed to the model owner, including predictions by others', async () => {
       const u = await registerUser(t, 'predictor');
       const modelId = await uploadModel(u, 'predicted');
-      const hook = await createWebhook(u, { url: receiver.url('/predictions'), events: ['prediction.success', 'prediction.failed'], modelId });
-      await t.http().post(`/api/v1/models/${modelId}/shares`).set('Authorization', bearer(u)).send({ userId: bob.id, permission: 'use' });
+      const hook = await createWebhook(u, {
+        url: receiver.url('/predictions'),
+        events: ['prediction.success', 'prediction.failed'],
+        modelId,
+      });
+      await t
+        .http()
+        .post(`/api/v1/models/${modelId}/shares`)
+        .set('Authorization', bearer(u))
+        .send({ userId: bob.id, permission: 'use' });
       const ok = await t
         .http()
         .post(`/api/v1/models/${modelId}/predictions`)
         .set('Authorization', bearer(bob))
         .send({ input: [[0.1, 0.2, 0.3, 0.4]] });
       expect(ok.status).toBe(201);
-      const bad = await t.http().post(`/api/v1/models/${modelId}/predictions`).set('Authorization', bearer(u)).send({ input: [[1, 2]] });
+      const bad = await t
+        .http()
+        .post(`/api/v1/models/${modelId}/predictions`)
+        .set('Authorization', bearer(u))
+        .send({ input: [[1, 2]] });
       expect(bad.status).toBe(400);
       const reqs = await receiver.waitFor('/predictions', 2);
       const byType = Object.fromEntries(reqs.map((r) => verify(hook.secret, r)).map((b) => [b.type, b.data]));
       expect(byType['prediction.success']).toEqual(
-        expect.objectContaining({ predictionId: ok.body.id, modelId, userId: bob.id, status: 'success', output: ok.body.output }),
+        expect.objectContaining({
+          predictionId: ok.body.id,
+          modelId,
+          userId: bob.id,
+          status: 'success',
+          output: ok.body.output,
+        }),
       );
       expect(byType['prediction.failed']).toEqual(
-        expect.objectContaining({ modelId, userId: u.id, status: 'failed', errorMessage: expect.stringContaining('input') }),
+        expect.objectContaining({
+          modelId,
+          userId: u.id,
+          status: 'failed',
+          errorMessage: expect.stringContaining('input'),
+        }),
       );
     });
 
@@ -497,11 +713,19 @@ describe('webhooks (e2e)', () => {
         .post(`/api/v1/webhooks/${hook.id}/deliveries/${sent.body.id}/redeliver`)
         .set('Authorization', bearer(u));
       expect(res.status).toBe(202);
-      expect(res.body).toEqual(expect.objectContaining({ eventId: sent.body.eventId, redeliveryOf: sent.body.id, status: 'pending' }));
+      expect(res.body).toEqual(
+        expect.objectContaining({
+          eventId: sent.body.eventId,
+          redeliveryOf: sent.body.id,
+          status: 'pending',
+        }),
+      );
       const reqs = await receiver.waitFor('/again', 2);
       expect(reqs[1].headers['webhook-id']).toBe(reqs[0].headers['webhook-id']);
       expect(reqs[1].body).toBe(reqs[0].body);
-      await eventually(async () => (await deliveries(u, hook.id)).find((d) => d.id === res.body.id && d.status === 'success'));
+      await eventually(async () =>
+        (await deliveries(u, hook.id)).find((d) => d.id === res.body.id && d.status === 'success'),
+      );
 
       const stranger = await t
         .http()

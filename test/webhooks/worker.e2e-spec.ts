@@ -37,21 +37,34 @@ describe('webhook worker (e2e)', () => {
       .post('/api/v1/models')
       .set('Authorization', `Bearer ${u.accessToken}`)
       .field('name', 'worker-model')
-      .attach('file', readFileSync(path.join(__dirname, '..', 'fixtures', 'models', 'skl-linreg', 'model.onnx')), 'model.onnx');
+      .attach(
+        'file',
+        readFileSync(path.join(__dirname, '..', 'fixtures', 'models', 'skl-linreg', 'model.onnx')),
+        'model.onnx',
+      );
     expect(upload.status).toBe(201);
 
     // Relayed and queued by the API process, but nobody there takes the job.
     await new Promise((r) => setTimeout(r, 1500));
     const [queued] = await t.orm.em
       .getConnection()
-      .execute('select status, attempts, queued_at from webhook_deliveries where webhook_id = ?', [hook.body.id]);
+      .execute('select status, attempts, queued_at from webhook_deliveries where webhook_id = ?', [
+        hook.body.id,
+      ]);
     expect(queued).toEqual(expect.objectContaining({ status: 'pending', attempts: 0 }));
     expect(queued.queued_at).not.toBeNull();
     expect(receiver.requests).toHaveLength(0);
 
-    worker = await NestFactory.createApplicationContext(WebhookWorkerModule.forRoot(t.config), { logger: false });
+    worker = await NestFactory.createApplicationContext(WebhookWorkerModule.forRoot(t.config), {
+      logger: false,
+    });
     await worker.init();
     const [req] = await receiver.waitFor('/worker', 1, 30_000);
-    expect(JSON.parse(req.body)).toEqual(expect.objectContaining({ type: 'model.created', data: expect.objectContaining({ modelId: upload.body.id }) }));
+    expect(JSON.parse(req.body)).toEqual(
+      expect.objectContaining({
+        type: 'model.created',
+        data: expect.objectContaining({ modelId: upload.body.id }),
+      }),
+    );
   });
 });

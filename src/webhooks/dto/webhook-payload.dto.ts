@@ -52,20 +52,30 @@ export class PredictionFailedPayloadDto {
 export class ModelCreatedPayloadDto {
   @ApiProperty({ enum: ['model.created'] }) type!: 'model.created';
   @ApiProperty({ example: at }) timestamp!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, example: modelData }) data!: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: modelData }) data!: Record<
+    string,
+    unknown
+  >;
 }
 
 export class ModelUpdatedPayloadDto {
   @ApiProperty({ enum: ['model.updated'] }) type!: 'model.updated';
   @ApiProperty({ example: at }) timestamp!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { ...modelData, changed: ['description', 'status'] } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { ...modelData, changed: ['description', 'status'] },
+  })
   data!: Record<string, unknown>;
 }
 
 export class ModelDeletedPayloadDto {
   @ApiProperty({ enum: ['model.deleted'] }) type!: 'model.deleted';
   @ApiProperty({ example: at }) timestamp!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, example: modelData }) data!: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: modelData }) data!: Record<
+    string,
+    unknown
+  >;
 }
 
 export class ModelSharedPayloadDto {

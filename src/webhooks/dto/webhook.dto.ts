@@ -32,24 +32,37 @@ function IsWebhookHeaders() {
       propertyName,
       validator: {
         validate: (value: unknown) => customHeadersProblem(value) === null,
-        defaultMessage: (args?: ValidationArguments) => customHeadersProblem(args?.value) ?? 'headers are invalid',
+        defaultMessage: (args?: ValidationArguments) =>
+          customHeadersProblem(args?.value) ?? 'headers are invalid',
       },
     });
 }
 
 export class CreateWebhookDto {
   /** Where deliveries are POSTed: an http or https URL, at most 2048 characters. @example "https://example.com/hooks/modelport" */
-  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true })
+  @IsUrl({
+    protocols: ['http', 'https'],
+    require_protocol: true,
+    require_tld: false,
+    allow_underscores: true,
+  })
   @MaxLength(2048)
   url!: string;
 
   /** The events to receive (at least one). */
-  @ApiProperty({ enum: WEBHOOK_EVENT_TYPES, isArray: true, example: ['prediction.success', 'prediction.failed'] })
+  @ApiProperty({
+    enum: WEBHOOK_EVENT_TYPES,
+    isArray: true,
+    example: ['prediction.success', 'prediction.failed'],
+  })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(WEBHOOK_EVENT_TYPES.length)
   @ArrayUnique()
-  @IsIn(WEBHOOK_EVENT_TYPES, { each: true, message: `each event must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })
+  @IsIn(WEBHOOK_EVENT_TYPES, {
+    each: true,
+    message: `each event must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}`,
+  })
   events!: WebhookEventType[];
 
   /** Only hear events of this model (one you can view); null or absent for all your models. */
@@ -139,7 +152,9 @@ export function toWebhookResponse(webhook: Webhook): WebhookResponseDto {
     disabledAt: webhook.disabledAt,
     lastTriggeredAt: webhook.lastTriggeredAt,
     previousSecretExpiresAt:
-      webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt > new Date() ? webhook.previousSecretExpiresAt : null,
+      webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt > new Date()
+        ? webhook.previousSecretExpiresAt
+        : null,
     createdAt: webhook.createdAt,
     updatedAt: webhook.updatedAt,
   };
@@ -159,7 +174,11 @@ export class WebhookDeliveryResponseDto {
   @ApiProperty({ enum: WEBHOOK_EVENT_TYPES })
   eventType!: WebhookEventType;
   /** The JSON body sent: `{type, timestamp, data}` (see the WebhookPayload… schemas for each type). */
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { type: 'prediction.success', timestamp: '2026-11-26T12:00:00.000Z', data: {} } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { type: 'prediction.success', timestamp: '2026-11-26T12:00:00.000Z', data: {} },
+  })
   payload!: WebhookPayload;
   @ApiProperty({ enum: DELIVERY_STATUSES })
   status!: DeliveryStatus;

@@ -39,7 +39,10 @@ export class Receiver {
         };
         this.requests.push(received);
         const nth = this.on(received.path).length;
-        const reply: Reply = (this.responders.get(received.path) ?? (() => ({ status: 200, body: 'ok' })))(received, nth);
+        const reply: Reply = (this.responders.get(received.path) ?? (() => ({ status: 200, body: 'ok' })))(
+          received,
+          nth,
+        );
         const send = () => {
           if (res.destroyed) return;
           res.writeHead(reply.status, { 'content-type': 'text/plain', ...reply.headers });
@@ -91,7 +94,10 @@ export class Receiver {
 }
 
 /** Polls `check` until it returns a truthy value (or fails after `timeoutMs`). */
-export async function eventually<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 15000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 15000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -101,7 +107,10 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `condition not met within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
