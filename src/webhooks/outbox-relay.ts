@@ -13,6 +13,7 @@ const ENQUEUE_TIMEOUT_MS = 3000;
 /** A queued delivery with no sign of life for this long is queued again (see requeueStale). */
 const STALE_AFTER_MS = 5 * 60_000;
 const SWEEP_EVERY_MS = 30_000;
+const KEEP_RELAYED_EVENTS_MS = 7 * 86_400_000;
 
 export interface DeliverJobData {
   deliveryId: string;
@@ -92,6 +93,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   @CreateRequestContext()
   async sweep(): Promise<number> {
+    await this.deliveries.pruneRelayedEvents(KEEP_RELAYED_EVENTS_MS);
     return this.deliveries.requeueStale(STALE_AFTER_MS);
   }
 

@@ -72,6 +72,14 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
     return rows.length;
   }
 
+  /** Relayed outbox rows are only kept a while (the delivery rows hold the payloads). */
+  async pruneRelayedEvents(olderThanMs: number): Promise<void> {
+    await this.getEntityManager().execute(
+      `delete from webhook_events where relayed_at < now() - (? * interval '1 millisecond')`,
+      [olderThanMs],
+    );
+  }
+
   async markQueued(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await this.getEntityManager().execute(
