@@ -14,7 +14,8 @@ export class AdminStatsController {
   @Get()
   @ApiOperation({
     operationId: 'getAdminStats',
-    summary: 'Users, models, last-24-hour predictions, p50/p95 inference times, webhook success rate, queue depths',
+    summary:
+      'Users, models, last-24-hour predictions, p50/p95 inference times, webhook success rate, queue depths',
   })
   getStats(): Promise<AdminStatsResponseDto> {
     return this.stats.overview();

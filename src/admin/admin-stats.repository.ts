@@ -53,7 +53,14 @@ export class AdminStatsRepository {
   }
 
   async inferenceTimes(since: Date, limit: number): Promise<LatencyRow[]> {
-    const rows = await this.rows<{ model_id: string; name: string; version: number; n: string; p50: number; p95: number }>(
+    const rows = await this.rows<{
+      model_id: string;
+      name: string;
+      version: number;
+      n: string;
+      p50: number;
+      p95: number;
+    }>(
       `select p.model_id, m.name, m.version, count(*) as n,
               percentile_cont(0.5) within group (order by p.inference_time_ms) as p50,
               percentile_cont(0.95) within group (order by p.inference_time_ms) as p95
@@ -87,6 +94,10 @@ export class AdminStatsRepository {
          from webhook_deliveries where created_at >= ?`,
       [since],
     );
-    return { succeeded: Number(row?.succeeded ?? 0), failed: Number(row?.failed ?? 0), pending: Number(row?.pending ?? 0) };
+    return {
+      succeeded: Number(row?.succeeded ?? 0),
+      failed: Number(row?.failed ?? 0),
+      pending: Number(row?.pending ?? 0),
+    };
   }
 }

@@ -17,9 +17,13 @@ export class BullBoardController {
   @HttpCode(200)
   @ApiOperation({
     operationId: 'createQueueDashboardSession',
-    summary: 'Sign this browser in to the Bull Board queue dashboard at /admin/queues (a 30-minute HttpOnly cookie)',
+    summary:
+      'Sign this browser in to the Bull Board queue dashboard at /admin/queues (a 30-minute HttpOnly cookie)',
   })
-  createSession(@Auth() auth: AuthContext, @Res({ passthrough: true }) res: Response): QueueDashboardSessionDto {
+  createSession(
+    @Auth() auth: AuthContext,
+    @Res({ passthrough: true }) res: Response,
+  ): QueueDashboardSessionDto {
     const { cookie, expiresAt } = this.sessions.issue(auth.user.id);
     res.setHeader('Set-Cookie', cookie);
     return { url: BULL_BOARD_PATH, expiresAt };

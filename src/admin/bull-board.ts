@@ -32,7 +32,9 @@ export class BullBoardSessions {
     private readonly users: UsersService,
     private readonly orm: MikroORM,
   ) {
-    this.key = createHmac('sha256', config.get('jwt', { infer: true }).secret).update('bull-board-session').digest();
+    this.key = createHmac('sha256', config.get('jwt', { infer: true }).secret)
+      .update('bull-board-session')
+      .digest();
     this.secure = config.get('publicUrl', { infer: true }).startsWith('https:');
   }
 
@@ -99,7 +101,11 @@ export function mountBullBoard(app: INestApplication): void {
     sessions.verify(req.headers.cookie).then(
       (userId) => {
         if (!userId) {
-          deny(res, 401, 'Sign in first: POST /api/v1/admin/queues/session as an administrator, then reload this page');
+          deny(
+            res,
+            401,
+            'Sign in first: POST /api/v1/admin/queues/session as an administrator, then reload this page',
+          );
           return;
         }
         res.setHeader('Cache-Control', 'no-store');

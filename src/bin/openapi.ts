@@ -8,7 +8,11 @@ import { serializeOpenApiDocument } from '../common/openapi-document';
 import { loadConfig } from '../config/app.config';
 
 /** Where the committed contract lives (the repository root, both from src/bin and dist/src/bin). */
-export const OPENAPI_FILE = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..', 'openapi.json');
+export const OPENAPI_FILE = path.resolve(
+  __dirname,
+  __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..',
+  'openapi.json',
+);
 
 /**
  * The OpenAPI document of the whole service, built without a database, Redis or a listening port: Nest's preview
@@ -24,7 +28,11 @@ export async function generateOpenApiDocument(): Promise<OpenAPIObject> {
     DATABASE_URL: 'postgres://openapi@127.0.0.1:1/openapi',
     REDIS_URL: 'redis://127.0.0.1:1',
   });
-  const app = await NestFactory.create(AppModule.forRoot(config), { preview: true, abortOnError: false, logger: false });
+  const app = await NestFactory.create(AppModule.forRoot(config), {
+    preview: true,
+    abortOnError: false,
+    logger: false,
+  });
   try {
     app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_ROUTES });
     return buildOpenApiDocument(app);

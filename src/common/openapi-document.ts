@@ -22,21 +22,49 @@ const ERROR_REF = { $ref: `#/components/schemas/${ERROR_SCHEMA_NAME}` };
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 const DEFAULT_ERRORS: Record<number, { description: string; code: string; message: string }> = {
-  400: { description: 'Malformed or invalid input', code: 'VALIDATION_FAILED', message: 'email must be an email' },
+  400: {
+    description: 'Malformed or invalid input',
+    code: 'VALIDATION_FAILED',
+    message: 'email must be an email',
+  },
   401: {
     description: 'No credentials, or a bad, expired or revoked token or API key, or a deactivated account',
     code: 'UNAUTHENTICATED',
     message: 'Authentication required: a Bearer token or X-API-Key',
   },
   403: { description: 'Authenticated but not allowed', code: 'FORBIDDEN', message: 'Forbidden' },
-  404: { description: 'Not found, or not visible to the caller', code: 'NOT_FOUND', message: 'Resource not found' },
+  404: {
+    description: 'Not found, or not visible to the caller',
+    code: 'NOT_FOUND',
+    message: 'Resource not found',
+  },
   409: { description: 'Conflicts with the current state', code: 'CONFLICT', message: 'Conflict' },
-  413: { description: 'The request body is larger than the configured limit', code: 'PAYLOAD_TOO_LARGE', message: 'Request body is larger than the configured limit' },
-  415: { description: 'Unsupported content type', code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported content type' },
+  413: {
+    description: 'The request body is larger than the configured limit',
+    code: 'PAYLOAD_TOO_LARGE',
+    message: 'Request body is larger than the configured limit',
+  },
+  415: {
+    description: 'Unsupported content type',
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: 'Unsupported content type',
+  },
   422: { description: 'Well-formed but unusable', code: 'INFERENCE_FAILED', message: 'Inference failed' },
-  429: { description: 'Too many requests; retry after the number of seconds in `Retry-After`', code: 'RATE_LIMITED', message: 'Too many requests' },
-  503: { description: 'A dependency (Postgres, Redis) is unavailable', code: 'DEPENDENCY_UNAVAILABLE', message: 'The database is unavailable' },
-  504: { description: 'The operation took too long', code: 'INFERENCE_TIMEOUT', message: 'Inference timed out' },
+  429: {
+    description: 'Too many requests; retry after the number of seconds in `Retry-After`',
+    code: 'RATE_LIMITED',
+    message: 'Too many requests',
+  },
+  503: {
+    description: 'A dependency (Postgres, Redis) is unavailable',
+    code: 'DEPENDENCY_UNAVAILABLE',
+    message: 'The database is unavailable',
+  },
+  504: {
+    description: 'The operation took too long',
+    code: 'INFERENCE_TIMEOUT',
+    message: 'Inference timed out',
+  },
 };
 
 function errorExample(status: number, code: string, message: string) {
@@ -60,7 +88,11 @@ function errorResponse(status: number, description?: string): ResponseObject {
     content: {
       'application/json': {
         schema: ERROR_REF,
-        example: errorExample(status, known?.code ?? 'INTERNAL', known?.message ?? STATUS_CODES[status] ?? 'Error'),
+        example: errorExample(
+          status,
+          known?.code ?? 'INTERNAL',
+          known?.message ?? STATUS_CODES[status] ?? 'Error',
+        ),
       },
     },
   };
@@ -72,7 +104,9 @@ function errorResponse(status: number, description?: string): ResponseObject {
  */
 function declarePathParameters(operation: OperationObject, path: string): void {
   const parameters = (operation.parameters ??= []);
-  const declared = new Set(parameters.filter((p): p is ParameterObject => !isReference(p) && p.in === 'path').map((p) => p.name));
+  const declared = new Set(
+    parameters.filter((p): p is ParameterObject => !isReference(p) && p.in === 'path').map((p) => p.name),
+  );
   for (const [, name] of path.matchAll(/\{([^}]+)\}/g)) {
     if (!name || declared.has(name)) continue;
     parameters.push({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
@@ -103,8 +137,18 @@ function completeErrorResponses(operation: OperationObject, pathParams: boolean)
     const json = response.content?.['application/json'];
     if (!json?.schema) {
       responses[status] = errorResponse(code, response.description);
-    } else if (!json.example && !json.examples && isReference(json.schema) && json.schema.$ref === ERROR_REF.$ref) {
-      json.example = errorResponse(code).content?.['application/json']?.example;
+    } else if (
+      !json.example &&
+      !json.examples &&
+      isReference(json.schema) &&
+      json.schema.$ref === ERROR_REF.$ref
+    ) {
+      const known = DEFAULT_ERRORS[code];
+      json.example = errorExample(
+        code,
+        known?.code ?? 'INTERNAL',
+        known?.message ?? STATUS_CODES[code] ?? 'Error',
+      );
     }
   }
 }
@@ -114,7 +158,8 @@ export function sortKeysDeep<T>(value: T): T {
   if (Array.isArray(value)) return value.map((item: unknown) => sortKeysDeep(item)) as T;
   if (value && typeof value === 'object' && !(value instanceof Date)) {
     const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) sorted[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
+    for (const key of Object.keys(value).sort())
+      sorted[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
     return sorted as T;
   }
   return value;
@@ -145,7 +190,7 @@ function addWebhookCallbacks(document: OpenAPIObject): void {
   const schemas = (document.components?.schemas ?? {}) as Record<string, SchemaLike>;
   const events = Object.entries(schemas)
     .filter(([name, schema]) => name.endsWith('PayloadDto') && schema.properties?.type?.enum?.length === 1)
-    .map(([name, schema]) => ({ name, type: String(schema.properties!.type!.enum![0]), schema }))
+    .map(([name, schema]) => ({ name, type: String(schema.properties?.type?.enum?.[0]), schema }))
     .sort((a, b) => a.type.localeCompare(b.type));
   if (!events.length) return;
   const operation = Object.values(document.paths)
@@ -173,9 +218,17 @@ function addWebhookCallbacks(document: OpenAPIObject): void {
               'Signed as in Standard Webhooks: verify `webhook-signature` (HMAC-SHA256 with the subscription secret) ' +
               'over `<webhook-id>.<webhook-timestamp>.<raw body>` before trusting the body.',
             parameters: [
-              header('webhook-id', 'The event id, the same on every retry (deduplicate on it)', '0b6f2c1e-8d4a-4c3b-9e2f-7a1d5c9b3e40'),
+              header(
+                'webhook-id',
+                'The event id, the same on every retry (deduplicate on it)',
+                '0b6f2c1e-8d4a-4c3b-9e2f-7a1d5c9b3e40',
+              ),
               header('webhook-timestamp', 'Unix seconds when this attempt was signed', '1795694400'),
-              header('webhook-signature', 'Space-separated `v1,<base64 HMAC>` signatures', 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4='),
+              header(
+                'webhook-signature',
+                'Space-separated `v1,<base64 HMAC>` signatures',
+                'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=',
+              ),
             ],
             requestBody: {
               required: true,
@@ -191,7 +244,10 @@ function addWebhookCallbacks(document: OpenAPIObject): void {
               },
             },
             responses: {
-              '200': { description: 'Any 2xx status acknowledges the delivery; anything else is retried with backoff' },
+              '200': {
+                description:
+                  'Any 2xx status acknowledges the delivery; anything else is retried with backoff',
+              },
               '410': { description: 'Gone: the webhook is disabled and not called again' },
             },
           },
@@ -217,9 +273,11 @@ export function completeOpenApiDocument(document: OpenAPIObject): OpenAPIObject 
     }
   }
   const declared = new Map((document.tags ?? []).map((tag) => [tag.name, tag]));
-  document.tags = [...new Set([...declared.keys(), ...used])].sort().map(
-    (name) => declared.get(name) ?? { name, description: TAG_DESCRIPTIONS[name] ?? `The ${name} module` },
-  );
+  document.tags = [...new Set([...declared.keys(), ...used])]
+    .sort()
+    .map(
+      (name) => declared.get(name) ?? { name, description: TAG_DESCRIPTIONS[name] ?? `The ${name} module` },
+    );
   return sortKeysDeep(document);
 }
 

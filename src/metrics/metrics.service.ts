@@ -88,7 +88,12 @@ export class MetricsService {
       res.once('finish', () => {
         const routePath = (req.route as { path?: unknown } | undefined)?.path;
         const route = typeof routePath === 'string' ? `${req.baseUrl}${routePath}` : 'unmatched';
-        this.observeHttpRequest(req.method, route, res.statusCode, Number(process.hrtime.bigint() - start) / 1e9);
+        this.observeHttpRequest(
+          req.method,
+          route,
+          res.statusCode,
+          Number(process.hrtime.bigint() - start) / 1e9,
+        );
       });
       next();
     };

@@ -52,12 +52,22 @@ export class QueueRegistry {
         try {
           const counts = await Promise.race([
             queue.getJobCounts(),
-            new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
+            new Promise<never>((_, reject) =>
+              setTimeout(() => reject(new Error('timeout')), timeoutMs).unref(),
+            ),
           ]);
           const paused = (counts as unknown as { paused?: number }).paused ?? 0;
           return { name: queue.name, ...counts, paused };
         } catch {
-          return { name: queue.name, waiting: -1, active: -1, delayed: -1, failed: -1, completed: -1, paused: -1 };
+          return {
+            name: queue.name,
+            waiting: -1,
+            active: -1,
+            delayed: -1,
+            failed: -1,
+            completed: -1,
+            paused: -1,
+          };
         }
       }),
     );

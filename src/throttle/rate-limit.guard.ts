@@ -9,10 +9,19 @@ import { AppError } from '../common/app-error';
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
-  protected override async throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override throwThrottlingException(
+    _context: ExecutionContext,
+    detail: ThrottlerLimitDetail,
+  ): Promise<void> {
     const retryAfter = Math.max(1, detail.timeToBlockExpire);
-    throw new AppError('RATE_LIMITED', `Too many requests: at most ${detail.limit} per ${Math.round(detail.ttl / 1000)} s; retry in ${retryAfter} s`, {
-      'Retry-After': String(retryAfter),
-    });
+    return Promise.reject(
+      new AppError(
+        'RATE_LIMITED',
+        `Too many requests: at most ${detail.limit} per ${Math.round(detail.ttl / 1000)} s; retry in ${retryAfter} s`,
+        {
+          'Retry-After': String(retryAfter),
+        },
+      ),
+    );
   }
 }

@@ -27,7 +27,13 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     private readonly keyPrefix: string,
   ) {}
 
-  async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
     const base = `${this.keyPrefix}:${throttlerName}:${key}`;
     let counted: [number, number, number];
     try {

@@ -14,7 +14,9 @@ const throttled = (scope: ThrottleScope, description: string) =>
     ApiTooManyRequestsResponse({
       description,
       type: ErrorResponseDto,
-      headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } },
+      headers: {
+        'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
+      },
     }),
   );
 

@@ -39,14 +39,16 @@ function callerTracker(req: Request & AuthenticatedRequest): string {
               ttl: MINUTE_MS,
               limit: limits.authPerMinute,
               skipIf: unlessScope('auth'),
-              getTracker: (req: Record<string, unknown>) => `ip:${String((req as unknown as Request).ip ?? 'unknown')}`,
+              getTracker: (req: Record<string, unknown>) =>
+                `ip:${String((req as unknown as Request).ip ?? 'unknown')}`,
             },
             {
               name: 'predictions',
               ttl: MINUTE_MS,
               limit: limits.predictionsPerMinute,
               skipIf: unlessScope('predictions'),
-              getTracker: (req: Record<string, unknown>) => callerTracker(req as unknown as Request & AuthenticatedRequest),
+              getTracker: (req: Record<string, unknown>) =>
+                callerTracker(req as unknown as Request & AuthenticatedRequest),
             },
           ],
           // The key is hashed by the guard; keep the route out of it so one limit covers register and login.

@@ -18,7 +18,12 @@ describe('Swagger UI at /docs in headless Chromium', () => {
     t = await createTestApp({ listen: true });
     const user = await registerUser(t, 'browser');
     const jwt = { Authorization: `Bearer ${user.accessToken}` };
-    const upload = await t.http().post('/api/v1/models').set(jwt).field('name', 'swagger-listed').attach('file', MODEL, 'model.onnx');
+    const upload = await t
+      .http()
+      .post('/api/v1/models')
+      .set(jwt)
+      .field('name', 'swagger-listed')
+      .attach('file', MODEL, 'model.onnx');
     expect(upload.status).toBe(201);
     const key = await t.http().post('/api/v1/api-keys').set(jwt).send({ name: 'swagger ui' });
     expect(key.status).toBe(201);
@@ -74,7 +79,10 @@ describe('Swagger UI at /docs in headless Chromium', () => {
     const status = operation.locator('.live-responses-table tr.response .response-col_status');
     await status.first().waitFor({ timeout: 30_000 });
     expect((await status.first().innerText()).trim()).toBe('200');
-    const body = await operation.locator('.live-responses-table tr.response .response-col_description pre').first().innerText();
+    const body = await operation
+      .locator('.live-responses-table tr.response .response-col_description pre')
+      .first()
+      .innerText();
     expect(body).toContain('swagger-listed');
     // The request Swagger UI made carried the key.
     expect(await operation.locator('.curl-command').innerText()).toContain(`X-API-Key: ${apiKey}`);

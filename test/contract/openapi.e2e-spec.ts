@@ -14,8 +14,13 @@ interface Operation {
   tags?: string[];
   security?: Record<string, string[]>[];
   parameters?: { name: string; in: string }[];
-  requestBody?: { content: Record<string, { schema?: Record<string, unknown>; example?: unknown; examples?: unknown }> };
-  responses: Record<string, { description: string; content?: Record<string, { schema?: Record<string, unknown> }> }>;
+  requestBody?: {
+    content: Record<string, { schema?: Record<string, unknown>; example?: unknown; examples?: unknown }>;
+  };
+  responses: Record<
+    string,
+    { description: string; content?: Record<string, { schema?: Record<string, unknown> }> }
+  >;
 }
 
 type Doc = {
@@ -43,7 +48,10 @@ describe('OpenAPI contract (openapi.json)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'modelport-openapi-'));
     try {
       const file = path.join(dir, 'openapi.json');
-      await run(process.execPath, [path.join(ROOT, 'scripts/openapi.js'), file], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+      await run(process.execPath, [path.join(ROOT, 'scripts/openapi.js'), file], {
+        cwd: ROOT,
+        maxBuffer: 64 * 1024 * 1024,
+      });
       generated = readFileSync(file, 'utf8');
       doc = JSON.parse(generated) as Doc;
     } finally {
@@ -54,7 +62,9 @@ describe('OpenAPI contract (openapi.json)', () => {
   it('the committed openapi.json equals what the code produces (run `npm run openapi` to update it)', () => {
     const committed = readFileSync(OPENAPI_FILE, 'utf8');
     if (committed !== generated) {
-      throw new Error('openapi.json is stale: run `npm run openapi` (then `npm run sdk`) and commit the result');
+      throw new Error(
+        'openapi.json is stale: run `npm run openapi` (then `npm run sdk`) and commit the result',
+      );
     }
   });
 
@@ -62,7 +72,10 @@ describe('OpenAPI contract (openapi.json)', () => {
     const ids = new Map<string, string>();
     for (const { method, path: p, op } of operations(doc)) {
       const where = `${method.toUpperCase()} ${p}`;
-      expect({ where, operationId: op.operationId }).toEqual({ where, operationId: expect.stringMatching(/^[a-z][a-zA-Z0-9]*$/) });
+      expect({ where, operationId: op.operationId }).toEqual({
+        where,
+        operationId: expect.stringMatching(/^[a-z][a-zA-Z0-9]*$/),
+      });
       expect({ where, duplicateOf: ids.get(op.operationId!) }).toEqual({ where, duplicateOf: undefined });
       ids.set(op.operationId!, where);
       expect({ where, summary: op.summary }).toEqual({ where, summary: expect.stringMatching(/\S/) });
@@ -91,8 +104,10 @@ describe('OpenAPI contract (openapi.json)', () => {
     for (const { method, path: p, op } of operations(doc)) {
       const where = `${method.toUpperCase()} ${p}`;
       const statuses = Object.keys(op.responses);
-      if (op.security?.length) expect({ where, has401: statuses.includes('401') }).toEqual({ where, has401: true });
-      if (/\{[^}]+\}/.test(p)) expect({ where, has404: statuses.includes('404') }).toEqual({ where, has404: true });
+      if (op.security?.length)
+        expect({ where, has401: statuses.includes('401') }).toEqual({ where, has401: true });
+      if (/\{[^}]+\}/.test(p))
+        expect({ where, has404: statuses.includes('404') }).toEqual({ where, has404: true });
       if (op.requestBody || op.parameters?.length) {
         expect({ where, has400: statuses.includes('400') }).toEqual({ where, has400: true });
       }
@@ -106,7 +121,9 @@ describe('OpenAPI contract (openapi.json)', () => {
       }
     }
     expect(doc.components.schemas.ErrorResponseDto).toEqual(
-      expect.objectContaining({ required: expect.arrayContaining(['statusCode', 'error', 'message', 'code', 'requestId']) }),
+      expect.objectContaining({
+        required: expect.arrayContaining(['statusCode', 'error', 'message', 'code', 'requestId']),
+      }),
     );
   });
 
@@ -114,13 +131,21 @@ describe('OpenAPI contract (openapi.json)', () => {
     for (const { method, path: p, op } of operations(doc)) {
       const where = `${method.toUpperCase()} ${p}`;
       for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) {
-        expect({ where, type, ref: media.schema?.$ref }).toEqual({ where, type, ref: expect.stringMatching(/^#\/components\/schemas\//) });
+        expect({ where, type, ref: media.schema?.$ref }).toEqual({
+          where,
+          type,
+          ref: expect.stringMatching(/^#\/components\/schemas\//),
+        });
       }
       if (!p.startsWith('/api/v1/')) continue;
       for (const [status, response] of Object.entries(op.responses)) {
         if (!/^2/.test(status) || status === '204') continue;
         const media = Object.values(response.content ?? {});
-        expect({ where, status, typed: media.length > 0 && media.every((m) => m.schema !== undefined) }).toEqual({
+        expect({
+          where,
+          status,
+          typed: media.length > 0 && media.every((m) => m.schema !== undefined),
+        }).toEqual({
           where,
           status,
           typed: true,
@@ -133,7 +158,9 @@ describe('OpenAPI contract (openapi.json)', () => {
     const uploads = operations(doc).filter((o) => o.op.requestBody?.content['multipart/form-data']);
     expect(uploads.map((o) => `${o.method} ${o.path}`)).toContain('post /api/v1/models');
     for (const upload of uploads) {
-      const ref = String(upload.op.requestBody?.content['multipart/form-data']?.schema?.$ref).split('/').pop()!;
+      const ref = String(upload.op.requestBody?.content['multipart/form-data']?.schema?.$ref)
+        .split('/')
+        .pop()!;
       expect(JSON.stringify(doc.components.schemas[ref])).toMatch(/"format":\s*"binary"/);
     }
     const predict = operations(doc).find((o) => o.op.operationId === 'createPrediction');
@@ -141,7 +168,9 @@ describe('OpenAPI contract (openapi.json)', () => {
     const json = predict!.op.requestBody?.content['application/json'];
     const ref = String(json?.schema?.$ref).split('/').pop()!;
     const hasExample =
-      json?.example !== undefined || json?.examples !== undefined || JSON.stringify(doc.components.schemas[ref]).includes('"example"');
+      json?.example !== undefined ||
+      json?.examples !== undefined ||
+      JSON.stringify(doc.components.schemas[ref]).includes('"example"');
     expect(hasExample).toBe(true);
   });
 
@@ -149,7 +178,10 @@ describe('OpenAPI contract (openapi.json)', () => {
     const { stdout } = await run(
       process.execPath,
       [path.join(ROOT, 'node_modules/@redocly/cli/bin/cli.js'), 'lint', 'openapi.json', '--format', 'json'],
-      { cwd: ROOT, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } },
+      {
+        cwd: ROOT,
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+      },
     ).catch((error: { stdout?: string; stderr?: string }) => {
       throw new Error(`redocly lint failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);
     });

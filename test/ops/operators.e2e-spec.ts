@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { createTestApp, expectErrorShape, makeAdmin, registerUser, RegisteredUser, TestApp } from '../support/test-app';
+import {
+  createTestApp,
+  expectErrorShape,
+  makeAdmin,
+  registerUser,
+  RegisteredUser,
+  TestApp,
+} from '../support/test-app';
 
 const MODEL = readFileSync(path.join(__dirname, '../fixtures/models/skl-linreg/model.onnx'));
 const METRICS_TOKEN = 'metrics-secret-for-tests';
@@ -10,12 +17,21 @@ const METRICS_TOKEN = 'metrics-secret-for-tests';
 const bearer = (user: { accessToken: string }) => ({ Authorization: `Bearer ${user.accessToken}` });
 
 async function uploadModel(t: TestApp, user: RegisteredUser, name: string): Promise<string> {
-  const res = await t.http().post('/api/v1/models').set(bearer(user)).field('name', name).attach('file', MODEL, 'model.onnx');
+  const res = await t
+    .http()
+    .post('/api/v1/models')
+    .set(bearer(user))
+    .field('name', name)
+    .attach('file', MODEL, 'model.onnx');
   if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${JSON.stringify(res.body)}`);
   return (res.body as { id: string }).id;
 }
 
-async function createApiKey(t: TestApp, user: RegisteredUser, name: string): Promise<{ id: string; key: string }> {
+async function createApiKey(
+  t: TestApp,
+  user: RegisteredUser,
+  name: string,
+): Promise<{ id: string; key: string }> {
   const res = await t.http().post('/api/v1/api-keys').set(bearer(user)).send({ name });
   if (res.status !== 201) throw new Error(`api key failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { id: string; key: string };
@@ -41,7 +57,11 @@ describe('operators: admin stats, Bull Board and /metrics (open metrics, generou
         .send({ input: [[0.1 * i, 0.2, 0.3, 0.4]] });
       expect(res.status).toBe(201);
     }
-    const bad = await t.http().post(`/api/v1/models/${modelId}/predictions`).set(bearer(user)).send({ input: [['x']] });
+    const bad = await t
+      .http()
+      .post(`/api/v1/models/${modelId}/predictions`)
+      .set(bearer(user))
+      .send({ input: [['x']] });
     expect(bad.status).toBe(400);
   });
 
@@ -65,15 +85,29 @@ describe('operators: admin stats, Bull Board and /metrics (open metrics, generou
       const body = res.body as {
         windowHours: number;
         users: { total: number; active: number };
-        models: { total: number; byStatus: { key: string; count: number }[]; byType: { key: string; count: number }[] };
+        models: {
+          total: number;
+          byStatus: { key: string; count: number }[];
+          byType: { key: string; count: number }[];
+        };
         predictions: { total: number; byStatus: { key: string; count: number }[] };
-        inferenceTimes: { modelId: string; modelName: string; predictions: number; p50Ms: number; p95Ms: number }[];
+        inferenceTimes: {
+          modelId: string;
+          modelName: string;
+          predictions: number;
+          p50Ms: number;
+          p95Ms: number;
+        }[];
         webhookDeliveries: { finished: number; successRate: number | null };
         queues: { name: string; waiting: number }[];
       };
       expect(body.windowHours).toBe(24);
       expect(body.users).toEqual({ total: 2, active: 2 });
-      expect(body.models).toEqual({ total: 1, byStatus: [{ key: 'active', count: 1 }], byType: [{ key: 'sklearn', count: 1 }] });
+      expect(body.models).toEqual({
+        total: 1,
+        byStatus: [{ key: 'active', count: 1 }],
+        byType: [{ key: 'sklearn', count: 1 }],
+      });
       expect(body.predictions.byStatus).toEqual(
         expect.arrayContaining([
           { key: 'success', count: 5 },
@@ -84,30 +118,39 @@ describe('operators: admin stats, Bull Board and /metrics (open metrics, generou
       expect(body.inferenceTimes).toHaveLength(1);
       const [latency] = body.inferenceTimes;
       expect(latency).toEqual(expect.objectContaining({ modelId, modelName: 'linreg', predictions: 5 }));
-      expect(latency!.p50Ms).toBeGreaterThanOrEqual(0);
-      expect(latency!.p95Ms).toBeGreaterThanOrEqual(latency!.p50Ms);
+      expect(latency.p50Ms).toBeGreaterThanOrEqual(0);
+      expect(latency.p95Ms).toBeGreaterThanOrEqual(latency.p50Ms);
       expect(body.webhookDeliveries).toEqual(expect.objectContaining({ finished: 0, successRate: null }));
       expect(body.queues.length).toBeGreaterThan(0);
       for (const queue of body.queues) expect(queue.waiting).toBeGreaterThanOrEqual(0);
     });
 
     it('computes p50/p95 with percentile_cont over the recorded inference times', async () => {
-      await t.orm.em.getConnection().execute('update predictions set inference_time_ms = ? where status = ? and id in (select id from predictions where model_id = ? and status = ? order by id limit 1)', [100, 'success', modelId, 'success']);
-      const times = (await t.orm.em.getConnection().execute<{ inference_time_ms: number }[]>(
-        'select inference_time_ms from predictions where model_id = ? and status = ? order by inference_time_ms',
-        [modelId, 'success'],
-      )).map((r) => Number(r.inference_time_ms));
+      await t.orm.em
+        .getConnection()
+        .execute(
+          'update predictions set inference_time_ms = ? where status = ? and id in (select id from predictions where model_id = ? and status = ? order by id limit 1)',
+          [100, 'success', modelId, 'success'],
+        );
+      const times = (
+        await t.orm.em
+          .getConnection()
+          .execute<{ inference_time_ms: number }[]>(
+            'select inference_time_ms from predictions where model_id = ? and status = ? order by inference_time_ms',
+            [modelId, 'success'],
+          )
+      ).map((r) => Number(r.inference_time_ms));
       const percentile = (p: number) => {
         const rank = p * (times.length - 1);
         const lo = Math.floor(rank);
         const hi = Math.ceil(rank);
-        return times[lo]! + (times[hi]! - times[lo]!) * (rank - lo);
+        return times[lo] + (times[hi] - times[lo]) * (rank - lo);
       };
       const res = await t.http().get('/api/v1/admin/stats').set(bearer(admin));
       const [latency] = (res.body as { inferenceTimes: { p50Ms: number; p95Ms: number }[] }).inferenceTimes;
-      expect(latency!.p50Ms).toBeCloseTo(percentile(0.5), 6);
-      expect(latency!.p95Ms).toBeCloseTo(percentile(0.95), 6);
-      expect(latency!.p95Ms).toBeGreaterThan(50);
+      expect(latency.p50Ms).toBeCloseTo(percentile(0.5), 6);
+      expect(latency.p95Ms).toBeCloseTo(percentile(0.95), 6);
+      expect(latency.p95Ms).toBeGreaterThan(50);
     });
   });
 
@@ -116,7 +159,10 @@ describe('operators: admin stats, Bull Board and /metrics (open metrics, generou
       const res = await t.http().get('/admin/queues');
       expect(res.status).toBe(401);
       expectErrorShape(res.body, 401, 'UNAUTHENTICATED');
-      const forged = await t.http().get('/admin/queues').set('Cookie', `mp_queues=${admin.id}.${Date.now() + 60_000}.forged`);
+      const forged = await t
+        .http()
+        .get('/admin/queues')
+        .set('Cookie', `mp_queues=${admin.id}.${Date.now() + 60_000}.forged`);
       expect(forged.status).toBe(401);
     });
 
@@ -131,8 +177,10 @@ describe('operators: admin stats, Bull Board and /metrics (open metrics, generou
       expect(session.status).toBe(200);
       expect(session.body).toEqual({ url: '/admin/queues', expiresAt: expect.any(String) });
       const setCookie = ([] as string[]).concat(session.headers['set-cookie'] ?? []);
-      expect(setCookie[0]).toMatch(/^mp_queues=[^;]+; Path=\/admin\/queues; Max-Age=1800; HttpOnly; SameSite=Strict/);
-      const cookie = setCookie[0]!.split(';')[0]!;
+      expect(setCookie[0]).toMatch(
+        /^mp_queues=[^;]+; Path=\/admin\/queues; Max-Age=1800; HttpOnly; SameSite=Strict/,
+      );
+      const cookie = setCookie[0].split(';')[0];
 
       const page = await t.http().get('/admin/queues').set('Cookie', cookie);
       expect(page.status).toBe(200);
@@ -173,12 +221,23 @@ describe('operators: admin stats, Bull Board and /metrics (open metrics, generou
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       try {
         const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-        const hook = await t.http().post('/api/v1/webhooks').set(bearer(user)).send({ url, events: ['webhook.test'] });
+        const hook = await t
+          .http()
+          .post('/api/v1/webhooks')
+          .set(bearer(user))
+          .send({ url, events: ['webhook.test'] });
         expect(hook.status).toBe(201);
-        const sent = await t.http().post(`/api/v1/webhooks/${(hook.body as { id: string }).id}/test`).set(bearer(user));
+        const sent = await t
+          .http()
+          .post(`/api/v1/webhooks/${(hook.body as { id: string }).id}/test`)
+          .set(bearer(user));
         expect(sent.status).toBeLessThan(300);
         let text = '';
-        for (let i = 0; i < 100 && !/modelport_webhook_deliveries_total\{outcome="success"\} 1/.test(text); i++) {
+        for (
+          let i = 0;
+          i < 100 && !/modelport_webhook_deliveries_total\{outcome="success"\} 1/.test(text);
+          i++
+        ) {
           await new Promise((resolve) => setTimeout(resolve, 100));
           text = (await t.http().get('/metrics')).text;
         }
@@ -189,15 +248,18 @@ describe('operators: admin stats, Bull Board and /metrics (open metrics, generou
       }
     });
 
-
     it('exposes HTTP durations by route template, predictions and inference time by model, queues and process metrics', async () => {
       await t.http().get(`/api/v1/models/${modelId}`).set(bearer(user)).expect(200);
       const res = await t.http().get('/metrics');
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/plain;.*version=0\.0\.4/);
       const text = res.text;
-      expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/models\/:id",status="200"\} [1-9]/);
-      expect(text).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/models\/:id\/predictions",status="201"\} 5/);
+      expect(text).toMatch(
+        /http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/models\/:id",status="200"\} [1-9]/,
+      );
+      expect(text).toMatch(
+        /http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/models\/:id\/predictions",status="201"\} 5/,
+      );
       expect(text).not.toContain(modelId.replace(/-/g, '') + '"'); // raw URLs never become labels
       expect(text).toContain(`modelport_predictions_total{model="${modelId}",status="success"} 5`);
       expect(text).toContain(`modelport_predictions_total{model="${modelId}",status="failed"} 1`);
@@ -239,7 +301,11 @@ describe('operators: METRICS_TOKEN and rate limits (low limits, an app of its ow
     const first = await createApiKey(t, owner, 'first');
     const second = await createApiKey(t, owner, 'second');
     const predict = (key: string) =>
-      t.http().post(`/api/v1/models/${modelId}/predictions`).set('X-API-Key', key).send({ input: [[1, 2, 3, 4]] });
+      t
+        .http()
+        .post(`/api/v1/models/${modelId}/predictions`)
+        .set('X-API-Key', key)
+        .send({ input: [[1, 2, 3, 4]] });
     for (let i = 0; i < 3; i++) expect((await predict(first.key)).status).toBe(201);
     const throttled = await predict(first.key);
     expect(throttled.status).toBe(429);
@@ -252,10 +318,14 @@ describe('operators: METRICS_TOKEN and rate limits (low limits, an app of its ow
 
   it('throttles register and login together per IP (5 a minute here) with 429, the error shape and Retry-After', async () => {
     const user = await registerUser(t, 'throttled'); // 2
-    const login = () => t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password });
+    const login = () =>
+      t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password });
     expect((await login()).status).toBe(200); // 3
     expect((await login()).status).toBe(200); // 4
-    const wrong = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: 'not the password' }); // 5
+    const wrong = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .send({ email: user.email, password: 'not the password' }); // 5
     expect(wrong.status).toBe(401);
     const throttled = await login(); // 6
     expect(throttled.status).toBe(429);
