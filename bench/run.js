@@ -912,7 +912,66 @@ function markdownTable(results) {
       }
     }
   }
+  if (results.targets?.length) {
+    lines.push('');
+    lines.push('| target (issue 7) | this run | met |');
+    lines.push('|---|---|---|');
+    for (const t of results.targets) lines.push(`| ${t.target} | ${t.value} | ${t.met ? 'yes' : '**no**'} |`);
+  }
   return lines.join('\n');
+}
+
+/** The issue's targets (ratios in one run; reported, never asserted). */
+function targetChecks(results) {
+  const out = [];
+  const cell = (scenario, connections) =>
+    (results.matrix ?? []).find((r) => r.scenario === scenario && r.connections === connections && r.bare);
+  const lin = cell('skl-linreg', 64);
+  if (lin) {
+    out.push({
+      target: 'skl-linreg @64: service ≥ 0.35× bare req/s',
+      value: lin.throughputRatio,
+      met: lin.throughputRatio >= 0.35,
+    });
+    out.push({ target: 'skl-linreg @64: p99 ≤ 4× bare p99', value: lin.p99Ratio, met: lin.p99Ratio <= 4 });
+    out.push({
+      target: 'skl-linreg @64: zero non-2xx',
+      value: lin.service.non2xx,
+      met: lin.service.non2xx === 0,
+    });
+    out.push({
+      target: 'skl-linreg @64: rows == 2xx',
+      value: lin.service.rowsCheck,
+      met: Boolean(lin.service.rows?.ok),
+    });
+  }
+  const mnist = cell('pt-mnist-mlp', 16);
+  if (mnist)
+    out.push({
+      target: 'pt-mnist-mlp @16: service ≥ 0.25× bare req/s',
+      value: mnist.throughputRatio,
+      met: mnist.throughputRatio >= 0.25,
+    });
+  if (results.batching) {
+    out.push({
+      target: 'tf-keras-genre14 batch-1 @16: batching ≥ 2× without',
+      value: results.batching.speedup,
+      met: results.batching.speedup >= 2,
+    });
+  }
+  const rowsOk = [
+    ...(results.matrix ?? []).map((r) => r.service),
+    results.batching?.on,
+    results.batching?.off,
+  ]
+    .filter(Boolean)
+    .every((c) => c.rows?.ok);
+  out.push({
+    target: 'every service cell: each 2xx id is a durable success row, no non-2xx',
+    value: rowsOk,
+    met: rowsOk,
+  });
+  return out;
 }
 
 function updateReadme(results, table) {
@@ -1020,8 +1079,11 @@ async function main() {
     results.file = file;
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+    results.targets = targetChecks(results);
+    fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
     const table = markdownTable(results);
     console.log(`\n${table}\n`);
+    for (const t of results.targets) console.log(`${t.met ? 'met    ' : 'NOT met'}  ${t.target}: ${t.value}`);
     if (results.soak) {
       const s = results.soak;
       console.log(
