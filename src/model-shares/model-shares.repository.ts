@@ -1,4 +1,4 @@
-import { EntityRepository, FilterQuery } from '@mikro-orm/postgresql';
+import { EntityManager, EntityRepository } from '@mikro-orm/postgresql';
 import { keysetWhere, Page, PageQuery, toPage } from '../common/pagination';
 import type { ModelStatus, ModelType } from '../models/model.entity';
 import { ModelShare, SharePermission } from './model-share.entity';
@@ -56,16 +56,25 @@ export class ModelSharesRepository extends EntityRepository<ModelShare> {
    * Inserts the share unless the user already has one on any version of the family (null then). An advisory
    * lock on family + user makes the check and the insert one step; the unique (model, user) constraint backs it.
    */
-  async insertUnlessShared(data: NewModelShare): Promise<ModelShare | null> {
+  async insertUnlessShared(
+    data: NewModelShare,
+    /** Extra writes in the same transaction once the share exists (the webhooks outbox). */
+    alongside?: (em: EntityManager, share: ModelShare) => Promise<void>,
+  ): Promise<ModelShare | null> {
     return this.getEntityManager().transactional(async (em) => {
       const lockKey = `model_shares:${data.ownerId}:${data.sharedWithUserId}:${data.name}`;
       await em
         .getConnection()
-        .execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [lockKey], 'all', em.getTransactionContext());
+        .execute(
+          'select pg_advisory_xact_lock(hashtextextended(?, 0))',
+          [lockKey],
+          'all',
+          em.getTransactionContext(),
+        );
       const existing = await em.count(ModelShare, {
         ...this.familyWhere({ ownerId: data.ownerId, name: data.name }),
         sharedWithUser: data.sharedWithUserId,
-      } as FilterQuery<ModelShare>);
+      });
       if (existing > 0) return null;
       const share = em.create(ModelShare, {
         model: data.modelId,
@@ -74,19 +83,23 @@ export class ModelSharesRepository extends EntityRepository<ModelShare> {
         permission: data.permission,
       });
       await em.flush();
+      await alongside?.(em, share);
       return share;
     });
   }
 
   findInFamily(family: ModelFamily, shareId: string): Promise<ModelShare | null> {
-    return this.findOne({ id: shareId, ...this.familyWhere(family) } as FilterQuery<ModelShare>);
+    return this.findOne({ id: shareId, ...this.familyWhere(family) });
   }
 
   async listFamily(family: ModelFamily, page: PageQuery): Promise<Page<ModelShare>> {
-    const rows = await this.find({ $and: [this.familyWhere(family), keysetWhere(page)] } as FilterQuery<ModelShare>, {
-      orderBy: { createdAt: 'desc', id: 'desc' },
-      limit: page.limit + 1,
-    });
+    const rows = await this.find(
+      { $and: [this.familyWhere(family), keysetWhere(page)] },
+      {
+        orderBy: { createdAt: 'desc', id: 'desc' },
+        limit: page.limit + 1,
+      },
+    );
     return toPage(rows, page.limit);
   }
 
@@ -95,8 +108,11 @@ export class ModelSharesRepository extends EntityRepository<ModelShare> {
     return share;
   }
 
-  async delete(share: ModelShare): Promise<void> {
-    await this.getEntityManager().removeAndFlush(share);
+  async delete(share: ModelShare, alongside?: (em: EntityManager) => Promise<void>): Promise<void> {
+    await this.getEntityManager().transactional(async (em) => {
+      await em.nativeDelete(ModelShare, { id: share.id });
+      await alongside?.(em);
+    });
   }
 
   /**
@@ -123,8 +139,10 @@ export class ModelSharesRepository extends EntityRepository<ModelShare> {
       params.push(page.after.createdAt, page.after.createdAt, page.after.id);
     }
     params.push(page.limit + 1);
-    const rows = await this.getEntityManager().getConnection().execute<RawReceivedShare[]>(
-      `select s.id, s.permission, s.created_at, s.updated_at, s.owner_id, o.full_name as owner_name,
+    const rows = await this.getEntityManager()
+      .getConnection()
+      .execute<RawReceivedShare[]>(
+        `select s.id, s.permission, s.created_at, s.updated_at, s.owner_id, o.full_name as owner_name,
               m.id as model_id, m.name as model_name, m.version as model_version, m.description as model_description,
               m.model_type, m.status as model_status
          from model_shares s
@@ -136,24 +154,22 @@ export class ModelSharesRepository extends EntityRepository<ModelShare> {
         where s.shared_with_user_id = ? ${keyset}
         order by s.created_at desc, s.id desc
         limit ?`,
-      params,
-    );
-    const mapped = rows.map(
-      (r): ReceivedShareRow => ({
-        id: r.id,
-        permission: r.permission,
-        createdAt: new Date(r.created_at),
-        updatedAt: new Date(r.updated_at),
-        ownerId: r.owner_id,
-        ownerName: r.owner_name,
-        modelId: r.model_id,
-        modelName: r.model_name,
-        modelVersion: r.model_version,
-        modelDescription: r.model_description,
-        modelType: r.model_type,
-        modelStatus: r.model_status,
-      }),
-    );
+        params,
+      );
+    const mapped = rows.map((r): ReceivedShareRow => ({
+      id: r.id,
+      permission: r.permission,
+      createdAt: new Date(r.created_at),
+      updatedAt: new Date(r.updated_at),
+      ownerId: r.owner_id,
+      ownerName: r.owner_name,
+      modelId: r.model_id,
+      modelName: r.model_name,
+      modelVersion: r.model_version,
+      modelDescription: r.model_description,
+      modelType: r.model_type,
+      modelStatus: r.model_status,
+    }));
     return toPage(mapped, page.limit);
   }
 }

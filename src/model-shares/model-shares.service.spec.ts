@@ -5,6 +5,7 @@ import type { UsersService } from '../users/users.service';
 import type { ModelAccess } from './model-access.service';
 import type { ModelShare } from './model-share.entity';
 import type { ModelFamily, ModelSharesRepository, NewModelShare } from './model-shares.repository';
+import { WebhookEventsService } from '../events/webhook-events.service';
 import { ModelSharesService } from './model-shares.service';
 
 const owner = { id: 'owner', email: 'owner@example.com' } as User;
@@ -15,10 +16,17 @@ const access: ModelAccess = { model, permission: 'owner' };
 class FakeShares {
   rows: Array<ModelShare & { family: ModelFamily }> = [];
   moved: Array<{ modelId: string; family: ModelFamily }> = [];
-  async insertUnlessShared(data: NewModelShare): Promise<ModelShare | null> {
+  insertUnlessShared(data: NewModelShare): Promise<ModelShare | null> {
     const family = { ownerId: data.ownerId, name: data.name };
-    if (this.rows.some((r) => r.family.ownerId === family.ownerId && r.family.name === family.name && r.sharedWithUser.id === data.sharedWithUserId)) {
-      return null;
+    if (
+      this.rows.some(
+        (r) =>
+          r.family.ownerId === family.ownerId &&
+          r.family.name === family.name &&
+          r.sharedWithUser.id === data.sharedWithUserId,
+      )
+    ) {
+      return Promise.resolve(null);
     }
     const row = {
       id: `share-${this.rows.length + 1}`,
@@ -31,35 +39,44 @@ class FakeShares {
       family,
     } as unknown as ModelShare & { family: ModelFamily };
     this.rows.push(row);
-    return row;
+    return Promise.resolve(row);
   }
-  async findInFamily(family: ModelFamily, id: string): Promise<ModelShare | null> {
-    return this.rows.find((r) => r.id === id && r.family.ownerId === family.ownerId && r.family.name === family.name) ?? null;
+  findInFamily(family: ModelFamily, id: string): Promise<ModelShare | null> {
+    return Promise.resolve(
+      this.rows.find(
+        (r) => r.id === id && r.family.ownerId === family.ownerId && r.family.name === family.name,
+      ) ?? null,
+    );
   }
-  async save(share: ModelShare): Promise<ModelShare> {
-    return share;
+  save(share: ModelShare): Promise<ModelShare> {
+    return Promise.resolve(share);
   }
-  async delete(share: ModelShare): Promise<void> {
+  delete(share: ModelShare): Promise<void> {
     this.rows = this.rows.filter((r) => r !== share);
+    return Promise.resolve();
   }
-  async moveOffVersion(modelId: string, family: ModelFamily): Promise<number> {
+  moveOffVersion(modelId: string, family: ModelFamily): Promise<number> {
     this.moved.push({ modelId, family });
-    return 0;
+    return Promise.resolve(0);
   }
 }
 
 class FakeUsers {
-  async findById(id: string): Promise<User | null> {
-    return [owner, alice].find((u) => u.id === id) ?? null;
+  findById(id: string): Promise<User | null> {
+    return Promise.resolve([owner, alice].find((u) => u.id === id) ?? null);
   }
-  async findByEmail(email: string): Promise<User | null> {
-    return [owner, alice].find((u) => u.email === email.trim().toLowerCase()) ?? null;
+  findByEmail(email: string): Promise<User | null> {
+    return Promise.resolve([owner, alice].find((u) => u.email === email.trim().toLowerCase()) ?? null);
   }
 }
 
 function setup() {
   const shares = new FakeShares();
-  const service = new ModelSharesService(shares as unknown as ModelSharesRepository, new FakeUsers() as unknown as UsersService);
+  const service = new ModelSharesService(
+    shares as unknown as ModelSharesRepository,
+    new FakeUsers() as unknown as UsersService,
+    { record: () => Promise.resolve('event-id') } as unknown as WebhookEventsService,
+  );
   return { shares, service };
 }
 
@@ -81,19 +98,25 @@ describe('ModelSharesService', () => {
       createdAt: new Date(0),
       updatedAt: new Date(0),
     });
-    expect(shares.rows[0]!.family).toEqual({ ownerId: 'owner', name: 'iris' });
+    expect(shares.rows[0].family).toEqual({ ownerId: 'owner', name: 'iris' });
   });
 
   it('stores the model owner as owner even when an admin shares', async () => {
     const { service } = setup();
-    const created = await service.grant({ model, permission: 'owner' }, { userId: 'alice', permission: 'view' });
+    const created = await service.grant(
+      { model, permission: 'owner' },
+      { userId: 'alice', permission: 'view' },
+    );
     expect(created.ownerId).toBe('owner');
   });
 
   it('needs exactly one of userId and email', async () => {
     const { service } = setup();
     await expectCode(service.grant(access, { permission: 'view' }), 'VALIDATION_FAILED');
-    await expectCode(service.grant(access, { userId: 'alice', email: 'alice@example.com', permission: 'view' }), 'VALIDATION_FAILED');
+    await expectCode(
+      service.grant(access, { userId: 'alice', email: 'alice@example.com', permission: 'view' }),
+      'VALIDATION_FAILED',
+    );
   });
 
   it('refuses the owner (SHARE_WITH_SELF), unknown users (NOT_FOUND) and a second share (SHARE_EXISTS)', async () => {
@@ -102,14 +125,14 @@ describe('ModelSharesService', () => {
     await expectCode(service.grant(access, { userId: 'ghost', permission: 'view' }), 'NOT_FOUND');
     await expectCode(service.grant(access, { email: 'ghost@example.com', permission: 'view' }), 'NOT_FOUND');
     await service.grant(access, { userId: 'alice', permission: 'view' });
-    const v2: ModelAccess = { model: { ...model, id: 'model-v2' } as Model, permission: 'owner' };
+    const v2: ModelAccess = { model: { ...model, id: 'model-v2' }, permission: 'owner' };
     await expectCode(service.grant(v2, { userId: 'alice', permission: 'edit' }), 'SHARE_EXISTS');
   });
 
   it('updates and revokes only shares of the same family', async () => {
     const { service, shares } = setup();
     const created = await service.grant(access, { userId: 'alice', permission: 'view' });
-    const otherName: ModelAccess = { model: { ...model, id: 'other', name: 'other' } as Model, permission: 'owner' };
+    const otherName: ModelAccess = { model: { ...model, id: 'other', name: 'other' }, permission: 'owner' };
     await expectCode(service.update(otherName, created.id, { permission: 'edit' }), 'NOT_FOUND');
     await expectCode(service.revoke(otherName, created.id), 'NOT_FOUND');
     expect((await service.update(access, created.id, { permission: 'edit' })).permission).toBe('edit');

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
 import { mapPage, Page, PageQuery } from '../common/pagination';
+import { WebhookEventsService } from '../events/webhook-events.service';
 import type { Model } from '../models/model.entity';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
@@ -29,6 +30,7 @@ export class ModelSharesService {
   constructor(
     private readonly shares: ModelSharesRepository,
     private readonly users: UsersService,
+    private readonly events: WebhookEventsService,
   ) {}
 
   async grant(access: ModelAccess, dto: CreateModelShareDto): Promise<ModelShareResponseDto> {
@@ -37,13 +39,30 @@ export class ModelSharesService {
     if (recipient.id === family.ownerId) {
       throw new AppError('SHARE_WITH_SELF', 'The owner already has every permission on their own model');
     }
-    const share = await this.shares.insertUnlessShared({
-      modelId: access.model.id,
-      ownerId: family.ownerId,
-      name: family.name,
-      sharedWithUserId: recipient.id,
-      permission: dto.permission,
-    });
+    const share = await this.shares.insertUnlessShared(
+      {
+        modelId: access.model.id,
+        ownerId: family.ownerId,
+        name: family.name,
+        sharedWithUserId: recipient.id,
+        permission: dto.permission,
+      },
+      (em, created) =>
+        this.events
+          .record(em, {
+            type: 'model.shared',
+            userId: family.ownerId,
+            modelId: access.model.id,
+            data: {
+              shareId: created.id,
+              modelId: access.model.id,
+              modelName: family.name,
+              sharedWithUserId: recipient.id,
+              permission: dto.permission,
+            },
+          })
+          .then(() => undefined),
+    );
     if (!share) {
       throw new AppError(
         'SHARE_EXISTS',
@@ -57,7 +76,11 @@ export class ModelSharesService {
     return mapPage(await this.shares.listFamily(familyOf(access), page), toModelShareResponse);
   }
 
-  async update(access: ModelAccess, shareId: string, dto: UpdateModelShareDto): Promise<ModelShareResponseDto> {
+  async update(
+    access: ModelAccess,
+    shareId: string,
+    dto: UpdateModelShareDto,
+  ): Promise<ModelShareResponseDto> {
     const share = await this.shares.findInFamily(familyOf(access), shareId);
     if (!share) throw AppError.notFound('Share');
     share.permission = dto.permission;
@@ -67,7 +90,22 @@ export class ModelSharesService {
   async revoke(access: ModelAccess, shareId: string): Promise<void> {
     const share = await this.shares.findInFamily(familyOf(access), shareId);
     if (!share) throw AppError.notFound('Share');
-    await this.shares.delete(share);
+    const family = familyOf(access);
+    await this.shares.delete(share, (em) =>
+      this.events
+        .record(em, {
+          type: 'model.unshared',
+          userId: family.ownerId,
+          modelId: access.model.id,
+          data: {
+            shareId: share.id,
+            modelId: access.model.id,
+            modelName: family.name,
+            sharedWithUserId: share.sharedWithUser.id,
+          },
+        })
+        .then(() => undefined),
+    );
   }
 
   async listReceived(auth: AuthContext, page: PageQuery): Promise<Page<ReceivedShareResponseDto>> {
