@@ -25,6 +25,8 @@ import { WebhooksQueueConsumer } from './webhooks-queue.consumer';
       useFactory: (config: ConfigService<AppConfig, true>) => {
         const { backoffBaseMs } = config.get('webhooks', { infer: true });
         return {
+          // Bull's own reconnect backoff grows to 20 s; reconnect within 2 s so deliveries resume soon after Redis.
+          redis: { retryStrategy: (times: number) => Math.min(times * 200, 2000) },
           settings: {
             // The attempt computes its own delay (backoff, jitter, Retry-After) and hands it over on the error.
             backoffStrategies: {
