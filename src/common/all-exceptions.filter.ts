@@ -58,7 +58,12 @@ interface HttpishError {
 /** Turns anything thrown into the shared error shape. Only unexpected errors are logged as errors. */
 export function mapError(exception: unknown): Mapped {
   if (exception instanceof AppError) {
-    return { status: exception.status, code: exception.code, message: exception.message, headers: exception.headers };
+    return {
+      status: exception.status,
+      code: exception.code,
+      message: exception.message,
+      headers: exception.headers,
+    };
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
@@ -72,11 +77,16 @@ export function mapError(exception: unknown): Mapped {
       const c = (body as { code?: unknown }).code;
       if (typeof c === 'string') code = c as ErrorCode;
     }
-    if (status === 404 && /^Cannot (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)/.test(message)) code = 'ROUTE_NOT_FOUND';
+    if (status === 404 && /^Cannot (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)/.test(message))
+      code = 'ROUTE_NOT_FOUND';
     return { status, code, message };
   }
   if (exception instanceof UniqueConstraintViolationException) {
-    return { status: 409, code: 'CONFLICT', message: 'A resource with the same unique fields already exists' };
+    return {
+      status: 409,
+      code: 'CONFLICT',
+      message: 'A resource with the same unique fields already exists',
+    };
   }
   if (exception instanceof ForeignKeyConstraintViolationException) {
     return { status: 404, code: 'NOT_FOUND', message: 'A referenced resource does not exist' };
@@ -88,19 +98,43 @@ export function mapError(exception: unknown): Mapped {
   // body-parser (malformed JSON, too large, bad charset) and raw-body errors carry a status and a type.
   if (typeof e.type === 'string' && typeof e.status === 'number' && e.status < 500) {
     if (e.type === 'entity.parse.failed') {
-      return { status: 400, code: 'MALFORMED_JSON', message: `Malformed JSON in request body: ${String(e.message)}` };
+      return {
+        status: 400,
+        code: 'MALFORMED_JSON',
+        message: `Malformed JSON in request body: ${String(e.message)}`,
+      };
     }
     if (e.type === 'entity.too.large') {
-      return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'Request body is larger than the configured limit' };
+      return {
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+        message: 'Request body is larger than the configured limit',
+      };
     }
     return { status: e.status, code: codeForStatus(e.status), message: String(e.message) };
   }
   // multer
   if (e.code === 'LIMIT_FILE_SIZE') {
-    return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'Uploaded file is larger than the configured limit' };
+    return {
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'Uploaded file is larger than the configured limit',
+    };
   }
   if (typeof e.code === 'string' && e.code.startsWith('LIMIT_')) {
     return { status: 400, code: 'VALIDATION_FAILED', message: String(e.message) };
+  }
+  // ioredis gives up on a command when Redis is unreachable: a dependency outage, not a bug.
+  if (
+    exception instanceof Error &&
+    (exception.name === 'MaxRetriesPerRequestError' ||
+      /^(Connection is closed|Stream isn't writeable)/.test(exception.message))
+  ) {
+    return {
+      status: 503,
+      code: 'DEPENDENCY_UNAVAILABLE',
+      message: 'A dependency (Redis) is unavailable; try again shortly',
+    };
   }
   if (exception instanceof DriverException && /ECONNREFUSED|terminat|timeout/i.test(exception.message)) {
     return { status: 503, code: 'DEPENDENCY_UNAVAILABLE', message: 'The database is unavailable' };
@@ -117,7 +151,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request & { id?: string }>();
     const mapped = mapError(exception);
-    if (mapped.status >= 500 && mapped.code !== 'DEPENDENCY_UNAVAILABLE' && mapped.code !== 'INFERENCE_TIMEOUT') {
+    if (
+      mapped.status >= 500 &&
+      mapped.code !== 'DEPENDENCY_UNAVAILABLE' &&
+      mapped.code !== 'INFERENCE_TIMEOUT'
+    ) {
       this.logger.error({ err: exception, requestId: req.id }, 'Unhandled error');
     }
     if (res.headersSent) {
@@ -135,4 +173,3 @@ export class AllExceptionsFilter implements ExceptionFilter {
     res.status(mapped.status).json(body);
   }
 }
-
