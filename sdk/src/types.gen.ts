@@ -1160,6 +1160,10 @@ export type LoginErrors = {
      */
     400: ErrorResponseDto;
     /**
+     * Wrong e-mail or password (INVALID_CREDENTIALS), or a deactivated account (USER_INACTIVE)
+     */
+    401: ErrorResponseDto;
+    /**
      * The request body is larger than the configured limit
      */
     413: ErrorResponseDto;
@@ -1193,6 +1197,10 @@ export type RefreshTokenErrors = {
      */
     400: ErrorResponseDto;
     /**
+     * The refresh token is invalid, expired or already used (INVALID_TOKEN)
+     */
+    401: ErrorResponseDto;
+    /**
      * The request body is larger than the configured limit
      */
     413: ErrorResponseDto;
@@ -1221,6 +1229,10 @@ export type RegisterErrors = {
      * Malformed or invalid input
      */
     400: ErrorResponseDto;
+    /**
+     * The e-mail address is already registered (EMAIL_TAKEN)
+     */
+    409: ErrorResponseDto;
     /**
      * The request body is larger than the configured limit
      */

@@ -1,7 +1,8 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { AuthContext } from '../common/auth-context';
 import { ApiAuth, Auth, LoginTokenOnly, Public } from '../common/decorators';
+import { ErrorResponseDto } from '../common/error-response.dto';
 import { ChangePasswordDto } from '../users/dto/user.dto';
 import { ThrottleAuth } from '../throttle/throttle.decorators';
 import { AuthService } from './auth.service';
@@ -16,6 +17,10 @@ export class AuthController {
   @ThrottleAuth()
   @Post('register')
   @ApiOperation({ operationId: 'register', summary: 'Create an account with e-mail and password' })
+  @ApiConflictResponse({
+    description: 'The e-mail address is already registered (EMAIL_TAKEN)',
+    type: ErrorResponseDto,
+  })
   register(@Body() dto: RegisterDto): Promise<AuthResponseDto> {
     return this.auth.register(dto);
   }
@@ -25,6 +30,10 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @ApiOperation({ operationId: 'login', summary: 'Sign in with e-mail and password' })
+  @ApiUnauthorizedResponse({
+    description: 'Wrong e-mail or password (INVALID_CREDENTIALS), or a deactivated account (USER_INACTIVE)',
+    type: ErrorResponseDto,
+  })
   login(@Body() dto: LoginDto): Promise<AuthResponseDto> {
     return this.auth.login(dto);
   }
@@ -33,6 +42,10 @@ export class AuthController {
   @Post('refresh')
   @HttpCode(200)
   @ApiOperation({ operationId: 'refreshToken', summary: 'Trade a refresh token (once) for a new token pair' })
+  @ApiUnauthorizedResponse({
+    description: 'The refresh token is invalid, expired or already used (INVALID_TOKEN)',
+    type: ErrorResponseDto,
+  })
   refresh(@Body() dto: RefreshDto): Promise<AuthResponseDto> {
     return this.auth.refresh(dto.refreshToken);
   }
