@@ -535,7 +535,19 @@ async function countRows(ctx, modelId) {
        from predictions where model_id = $1`,
     [modelId],
   );
-  return r.rows[0];
+  const row = r.rows[0];
+  if (ctx.hasOutbox === undefined) {
+    const t = await ctx.db.query(`select to_regclass('public.webhook_events') is not null as present`);
+    ctx.hasOutbox = t.rows[0].present;
+  }
+  if (ctx.hasOutbox) {
+    const e = await ctx.db.query(
+      `select count(*)::int as n from webhook_events where model_id = $1 and type = 'prediction.success'`,
+      [modelId],
+    );
+    row.outbox = e.rows[0].n;
+  }
+  return row;
 }
 
 /** Waits until the row count stops moving (requests cut off when wrk stopped still finish on the server). */
@@ -546,7 +558,7 @@ async function settledRows(ctx, modelId) {
   while (stable < 3 && Date.now() < until) {
     await sleep(150);
     const now = await countRows(ctx, modelId);
-    if (now.success === last.success && now.other === last.other) stable++;
+    if (now.success === last.success && now.other === last.other && now.outbox === last.outbox) stable++;
     else stable = 0;
     last = now;
   }
@@ -623,6 +635,7 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
       otherRowsAdded: after.other - before.other,
       cutOffInFlight: sent - received,
     };
+    if (after.outbox !== undefined) cell.rows.outboxRowsAdded = after.outbox - before.outbox;
     const extra = cell.rows.successRowsAdded - answered;
     cell.rows.ok =
       cell.non2xx === 0 &&
@@ -630,10 +643,12 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
       durable === answered &&
       ids.length === answered &&
       extra >= 0 &&
-      extra <= cell.rows.cutOffInFlight;
+      extra <= cell.rows.cutOffInFlight &&
+      (cell.rows.outboxRowsAdded === undefined || cell.rows.outboxRowsAdded === cell.rows.successRowsAdded);
     cell.rowsCheck =
       `${cell.rows.ok ? 'ok' : 'FAIL'}: ${durable}/${answered} 2xx ids durable; rows +${cell.rows.successRowsAdded}` +
-      (extra ? ` (= 2xx + ${extra} cut off in flight)` : '');
+      (extra ? ` (= 2xx + ${extra} cut off in flight)` : '') +
+      (cell.rows.outboxRowsAdded !== undefined ? `, outbox +${cell.rows.outboxRowsAdded}` : '');
   }
   return cell;
 }
