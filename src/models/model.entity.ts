@@ -1,4 +1,14 @@
-import { BigIntType, Entity, EntityRepositoryType, Enum, Index, ManyToOne, Opt, Property, Unique } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Entity,
+  EntityRepositoryType,
+  Enum,
+  Index,
+  ManyToOne,
+  Opt,
+  Property,
+  Unique,
+} from '@mikro-orm/core';
 import { TimestampedEntity } from '../database/base.entity';
 import { User } from '../users/user.entity';
 import { ModelsRepository } from './models.repository';

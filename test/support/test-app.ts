@@ -63,7 +63,7 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const shared = options.sameStateAs;
   const db = shared
-    ? { name: shared.config.redisPrefix, url: shared.databaseUrl, drop: async () => undefined }
+    ? { name: shared.config.redisPrefix, url: shared.databaseUrl, drop: () => Promise.resolve() }
     : await createTestDatabase();
   const storageDir = shared ? shared.config.storageDir : mkdtempSync(path.join(tmpdir(), 'modelport-test-'));
   const redisPrefix = shared ? shared.config.redisPrefix : `mptest:${db.name}`;
