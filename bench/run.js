@@ -99,6 +99,9 @@ function parseArgs(argv) {
         o.soak = Number(next());
         soakOnly = true;
         break;
+      case '--soak-max-seconds':
+        o.soakMaxSeconds = Number(next());
+        break;
       case '--soak-connections':
         o.soakConnections = Number(next());
         break;
@@ -832,7 +835,8 @@ async function runSoak(ctx) {
   };
   const before = await countRows(ctx, modelId);
   sample();
-  while (done < ctx.opts.soak) {
+  const deadline = started + (ctx.opts.soakMaxSeconds ?? Infinity) * 1000;
+  while (done < ctx.opts.soak && Date.now() < deadline) {
     const r = runWrk(ctx, { url, script, connections: ctx.opts.soakConnections, seconds: 10, env });
     done += r.ok;
     non2xx += r.bad;
