@@ -1,4 +1,4 @@
-import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import type { WebhookPayload } from '../webhooks/webhook-events.catalogue';
 
@@ -8,6 +8,11 @@ import type { WebhookPayload } from '../webhooks/webhook-events.catalogue';
  * partial index on unrelayed rows is in the migration.)
  */
 @Entity({ tableName: 'webhook_events' })
+// Partial index for the relay's "not yet relayed" scan; declared here so schema diffs know it.
+@Index({
+  name: 'webhook_events_unrelayed_index',
+  expression: `create index "webhook_events_unrelayed_index" on "webhook_events" ("created_at") where "relayed_at" is null`,
+})
 export class WebhookEvent {
   @PrimaryKey({ type: 'uuid', defaultRaw: 'gen_random_uuid()' })
   id: string = randomUUID();

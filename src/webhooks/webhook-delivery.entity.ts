@@ -13,6 +13,11 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
   name: 'webhook_deliveries_webhook_id_created_at_id_index',
   properties: ['webhook', 'createdAt', 'id'],
 })
+// Partial index for the relay's "not yet queued" scan; declared here so schema diffs know it.
+@Index({
+  name: 'webhook_deliveries_unqueued_index',
+  expression: `create index "webhook_deliveries_unqueued_index" on "webhook_deliveries" ("created_at") where "queued_at" is null and "status" = 'pending'`,
+})
 export class WebhookDelivery extends TimestampedEntity {
   [EntityRepositoryType]?: WebhookDeliveriesRepository;
 
