@@ -739,7 +739,8 @@ async function runListing(ctx) {
   const script = path.join(__dirname, 'wrk', 'get.lua');
   for (const n of ctx.opts.listing) {
     const name = `listing-${n}`;
-    const modelId = await uploadModel(ctx.setup.base, ctx.setup.bearer, 'skl-linreg', name);
+    // The service may have been restarted (dynamic batching comparison): its port changed.
+    const modelId = await uploadModel(`${ctx.service.base}/api/v1`, ctx.setup.bearer, 'skl-linreg', name);
     const t0 = Date.now();
     // Rows a millisecond apart, newest now; plain SQL, as fast as Postgres can write them.
     await ctx.db.query(
