@@ -75,6 +75,8 @@ export default tseslint.config(
         setInterval: 'readonly',
         clearInterval: 'readonly',
         setImmediate: 'readonly',
+        FormData: 'readonly',
+        Blob: 'readonly',
       },
     },
   },

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-/* eslint-disable @typescript-eslint/no-require-imports -- a plain CommonJS script, run without a build */
+
 /**
  * The physical limit the service is compared with: a bare `node:http` server that does only what a prediction
  * must do — parse the JSON body, walk the nested arrays straight into a Float32Array, `session.run`, turn the

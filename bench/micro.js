@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-/* eslint-disable @typescript-eslint/no-require-imports -- a plain CommonJS script, run without a build */
+
 /**
  * `node bench/micro.js`: per-call cost of the hot-path steps that are not visible one by one under HTTP load,
  * each against the way it would cost without the optimisation, on the built service code (dist/):

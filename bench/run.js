@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-/* eslint-disable @typescript-eslint/no-require-imports -- a plain CommonJS script, run without a build */
-/* global fetch, FormData, Blob */
+
 /**
  * `npm run bench` — the prediction path under load, against the physical limit on the same machine.
  *

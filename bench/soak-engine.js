@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-/* eslint-disable @typescript-eslint/no-require-imports -- a plain CommonJS script, run without a build */
+
 /**
  * `node bench/soak-engine.js [N]`: N predictions (default 1,000,000) straight through the service's inference
  * provider (dist/src/inference/onnx-runtime.provider.js) — JSON-shaped input → tensors → session.run → JSON-shaped

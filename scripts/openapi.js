@@ -2,7 +2,7 @@
 // `npm run openapi [-- <file>]`: writes openapi.json from the source, without a database, Redis or a port.
 // It compiles src/ with ts-node and the same Swagger CLI plugin transformer that `nest build` and the Jest tests
 // use (test/support/swagger-transformer.js), so the file equals what the contract test regenerates.
-/* eslint-disable @typescript-eslint/no-require-imports -- a plain CommonJS Node script */
+
 const path = require('node:path');
 const transformer = require('../test/support/swagger-transformer.js');
 

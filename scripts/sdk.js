@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run sdk [-- <dir>]`: generates the TypeScript SDK in sdk/src from the committed openapi.json with the pinned
 // @hey-api/openapi-ts (fetch client, types, one function per operationId). Never edit sdk/src by hand; run this.
-/* eslint-disable @typescript-eslint/no-require-imports -- a plain CommonJS Node script */
+
 const { execFileSync } = require('node:child_process');
 const { rmSync } = require('node:fs');
 const path = require('node:path');

@@ -2,7 +2,13 @@ import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Query } from '@nest
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { mapPage, toPageQuery } from '../common/pagination';
 import { AdminOnly, ApiAuth } from '../common/decorators';
-import { AdminUpdateUserDto, ListUsersQueryDto, toUserResponse, UserPageDto, UserResponseDto } from '../users/dto/user.dto';
+import {
+  AdminUpdateUserDto,
+  ListUsersQueryDto,
+  toUserResponse,
+  UserPageDto,
+  UserResponseDto,
+} from '../users/dto/user.dto';
 import { UsersService } from '../users/users.service';
 
 @ApiTags('admin')
@@ -20,8 +26,14 @@ export class AdminUsersController {
   }
 
   @Patch(':id')
-  @ApiOperation({ operationId: 'adminUpdateUser', summary: 'Activate, deactivate, promote or demote a user (admins only)' })
-  async updateUser(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: AdminUpdateUserDto): Promise<UserResponseDto> {
+  @ApiOperation({
+    operationId: 'adminUpdateUser',
+    summary: 'Activate, deactivate, promote or demote a user (admins only)',
+  })
+  async updateUser(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() dto: AdminUpdateUserDto,
+  ): Promise<UserResponseDto> {
     return toUserResponse(await this.users.adminUpdate(id, dto));
   }
 }

@@ -41,13 +41,20 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const req = context.switchToHttp().getRequest<Request & AuthenticatedRequest>();
     const credential = extractCredential(req);
-    if (!credential) throw new AppError('UNAUTHENTICATED', 'Authentication required: a Bearer token or X-API-Key');
+    if (!credential)
+      throw new AppError('UNAUTHENTICATED', 'Authentication required: a Bearer token or X-API-Key');
 
-    const auth = credential.kind === 'apiKey' ? await this.apiKeys.authenticate(credential.value) : await this.fromJwt(credential.value);
+    const auth =
+      credential.kind === 'apiKey'
+        ? await this.apiKeys.authenticate(credential.value)
+        : await this.fromJwt(credential.value);
     req.auth = auth;
 
     if (auth.apiKey && this.reflector.getAllAndOverride<boolean>(LOGIN_TOKEN_ONLY, targets)) {
-      throw new AppError('LOGIN_TOKEN_REQUIRED', 'This route needs a login token (Bearer JWT), not an API key');
+      throw new AppError(
+        'LOGIN_TOKEN_REQUIRED',
+        'This route needs a login token (Bearer JWT), not an API key',
+      );
     }
     if (this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets) && !auth.user.isAdmin) {
       throw new AppError('ADMIN_ONLY', 'Administrators only');

@@ -58,7 +58,10 @@ export class TokenService {
   async issue(userId: string, family: string = randomUUID()): Promise<TokenPairDto> {
     const jti = randomUUID();
     const { accessTtlSeconds, refreshTtlSeconds, secret, refreshSecret } = this.jwtConfig;
-    const accessToken = await this.jwt.signAsync({ sub: userId, typ: 'access', ims: Date.now() }, { secret, expiresIn: accessTtlSeconds });
+    const accessToken = await this.jwt.signAsync(
+      { sub: userId, typ: 'access', ims: Date.now() },
+      { secret, expiresIn: accessTtlSeconds },
+    );
     const refreshToken = await this.jwt.signAsync(
       { sub: userId, typ: 'refresh', fam: family, jti, ims: Date.now() },
       { secret: refreshSecret, expiresIn: refreshTtlSeconds },
@@ -71,7 +74,10 @@ export class TokenService {
   async verifyAccess(token: string): Promise<{ userId: string }> {
     let claims: AccessClaims;
     try {
-      claims = await this.jwt.verifyAsync<AccessClaims>(token, { secret: this.jwtConfig.secret, algorithms: ['HS256'] });
+      claims = await this.jwt.verifyAsync<AccessClaims>(token, {
+        secret: this.jwtConfig.secret,
+        algorithms: ['HS256'],
+      });
     } catch {
       throw new AppError('INVALID_TOKEN', 'Invalid or expired access token');
     }
@@ -106,9 +112,13 @@ export class TokenService {
       next,
       String(this.jwtConfig.refreshTtlSeconds),
     );
-    if (rotated !== 1) throw new AppError('INVALID_TOKEN', 'Refresh token has already been used or was revoked');
+    if (rotated !== 1)
+      throw new AppError('INVALID_TOKEN', 'Refresh token has already been used or was revoked');
     const { accessTtlSeconds, refreshTtlSeconds, secret, refreshSecret } = this.jwtConfig;
-    const accessToken = await this.jwt.signAsync({ sub: claims.sub, typ: 'access', ims: Date.now() }, { secret, expiresIn: accessTtlSeconds });
+    const accessToken = await this.jwt.signAsync(
+      { sub: claims.sub, typ: 'access', ims: Date.now() },
+      { secret, expiresIn: accessTtlSeconds },
+    );
     const newRefresh = await this.jwt.signAsync(
       { sub: claims.sub, typ: 'refresh', fam: claims.fam, jti: next, ims: Date.now() },
       { secret: refreshSecret, expiresIn: refreshTtlSeconds },

@@ -22,7 +22,10 @@ export const AdminOnly = () =>
 export const LoginTokenOnly = () =>
   applyDecorators(
     SetMetadata(LOGIN_TOKEN_ONLY, true),
-    ApiForbiddenResponse({ description: 'Called with an API key; this route needs a login token', type: ErrorResponseDto }),
+    ApiForbiddenResponse({
+      description: 'Called with an API key; this route needs a login token',
+      type: ErrorResponseDto,
+    }),
   );
 
 /** The names of the two OpenAPI security schemes, declared in app.setup.ts. */

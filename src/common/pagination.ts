@@ -49,7 +49,8 @@ export function decodeCursor(cursor: string): Cursor {
     if (Array.isArray(parsed) && parsed.length === 2) {
       const [at, id] = parsed as unknown[];
       const createdAt = new Date(String(at));
-      if (typeof id === 'string' && UUID.test(id) && !Number.isNaN(createdAt.getTime())) return { createdAt, id };
+      if (typeof id === 'string' && UUID.test(id) && !Number.isNaN(createdAt.getTime()))
+        return { createdAt, id };
     }
   } catch {
     // fall through to the error below

@@ -5,7 +5,12 @@ function describe(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((error) => {
     const path = parent ? `${parent}.${error.property}` : error.property;
     const own = Object.values(error.constraints ?? {});
-    return [...own.map((m) => (m.startsWith(error.property) ? `${parent ? parent + '.' : ''}${m}` : `${path}: ${m}`)), ...describe(error.children ?? [], path)];
+    return [
+      ...own.map((m) =>
+        m.startsWith(error.property) ? `${parent ? parent + '.' : ''}${m}` : `${path}: ${m}`,
+      ),
+      ...describe(error.children ?? [], path),
+    ];
   });
 }
 
@@ -16,6 +21,7 @@ export function createValidationPipe(): ValidationPipe {
     forbidNonWhitelisted: true,
     transform: true,
     stopAtFirstError: false,
-    exceptionFactory: (errors) => new AppError('VALIDATION_FAILED', describe(errors).join('; ') || 'Invalid request'),
+    exceptionFactory: (errors) =>
+      new AppError('VALIDATION_FAILED', describe(errors).join('; ') || 'Invalid request'),
   });
 }

@@ -161,7 +161,13 @@ class Reader {
 function oauthProvider(
   r: Reader,
   prefix: 'GOOGLE' | 'GITHUB',
-  defaults: { authorizationUrl: string; tokenUrl: string; profileUrl: string; emailsUrl?: string; scope: string },
+  defaults: {
+    authorizationUrl: string;
+    tokenUrl: string;
+    profileUrl: string;
+    emailsUrl?: string;
+    scope: string;
+  },
 ): OAuthProviderConfig | null {
   const clientId = r.raw(`${prefix}_CLIENT_ID`);
   const clientSecret = r.raw(`${prefix}_CLIENT_SECRET`);
@@ -178,7 +184,10 @@ function oauthProvider(
     tokenUrl: r.url(`${prefix}_TOKEN_URL`, defaults.tokenUrl, http),
     profileUrl: r.url(`${prefix}_PROFILE_URL`, defaults.profileUrl, http),
     emailsUrl: defaults.emailsUrl ? r.url(`${prefix}_EMAILS_URL`, defaults.emailsUrl, http) : undefined,
-    scope: r.string(`${prefix}_SCOPE`, defaults.scope).split(/[\s,]+/).filter(Boolean),
+    scope: r
+      .string(`${prefix}_SCOPE`, defaults.scope)
+      .split(/[\s,]+/)
+      .filter(Boolean),
   };
 }
 
@@ -201,7 +210,8 @@ export function loadConfig(overrides: Env = {}): AppConfig {
   }
 
   if (nodeEnv === 'production') {
-    if (jwtSecret === DEV_JWT_SECRET) r.problems.push('JWT_SECRET must be set in production (the default is public)');
+    if (jwtSecret === DEV_JWT_SECRET)
+      r.problems.push('JWT_SECRET must be set in production (the default is public)');
     if (jwtRefreshSecret === DEV_JWT_REFRESH_SECRET) {
       r.problems.push('JWT_REFRESH_SECRET must be set in production (the default is public)');
     }
@@ -224,7 +234,10 @@ export function loadConfig(overrides: Env = {}): AppConfig {
     port,
     webConcurrency: r.int('WEB_CONCURRENCY', 1, 1, 64),
     publicUrl: publicUrl.replace(/\/+$/, ''),
-    databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/modelport', ['postgres:', 'postgresql:']),
+    databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/modelport', [
+      'postgres:',
+      'postgresql:',
+    ]),
     redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     redisPrefix: r.string('REDIS_PREFIX', 'modelport'),
     logLevel: r.oneOf('LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info', [
@@ -267,7 +280,12 @@ export function loadConfig(overrides: Env = {}): AppConfig {
     },
     inference: {
       sessionCacheMaxCount: r.int('INFERENCE_CACHE_MAX_MODELS', 32, 1, 10_000),
-      sessionCacheMaxBytes: r.int('INFERENCE_CACHE_MAX_BYTES', 512 * 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
+      sessionCacheMaxBytes: r.int(
+        'INFERENCE_CACHE_MAX_BYTES',
+        512 * 1024 * 1024,
+        1024,
+        Number.MAX_SAFE_INTEGER,
+      ),
       intraOpThreads: r.int('INFERENCE_INTRA_OP_THREADS', Math.max(1, Math.min(2, os.cpus().length)), 1, 256),
       timeoutMs: r.int('INFERENCE_TIMEOUT_MS', 30_000, 1, 600_000),
       batchWindowMs: r.int('INFERENCE_BATCH_WINDOW_MS', 2, 0, 1000),

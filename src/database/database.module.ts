@@ -10,7 +10,8 @@ import { buildOrmOptions } from './orm-options';
     MikroOrmModule.forRootAsync({
       driver: PostgreSqlDriver,
       inject: [ConfigService],
-      useFactory: (config: ConfigService<AppConfig, true>) => buildOrmOptions(config.get('databaseUrl', { infer: true })),
+      useFactory: (config: ConfigService<AppConfig, true>) =>
+        buildOrmOptions(config.get('databaseUrl', { infer: true })),
     }),
   ],
 })

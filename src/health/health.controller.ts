@@ -32,8 +32,14 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiServiceUnavailableResponse({ description: 'Postgres or Redis is down (named in the message)', type: ErrorResponseDto })
-  @ApiOperation({ operationId: 'readiness', summary: 'Postgres and Redis answer; 503 naming what is down otherwise' })
+  @ApiServiceUnavailableResponse({
+    description: 'Postgres or Redis is down (named in the message)',
+    type: ErrorResponseDto,
+  })
+  @ApiOperation({
+    operationId: 'readiness',
+    summary: 'Postgres and Redis answer; 503 naming what is down otherwise',
+  })
   async ready(): Promise<HealthCheckResult> {
     try {
       return await this.health.check([
@@ -41,8 +47,11 @@ export class HealthController {
         () => this.pingRedis(),
       ]);
     } catch (error) {
-      const details = (error as { response?: { error?: Record<string, { message?: string }> } }).response?.error ?? {};
-      const down = Object.entries(details).map(([name, info]) => `${name}${info.message ? ` (${info.message})` : ''}`);
+      const details =
+        (error as { response?: { error?: Record<string, { message?: string }> } }).response?.error ?? {};
+      const down = Object.entries(details).map(
+        ([name, info]) => `${name}${info.message ? ` (${info.message})` : ''}`,
+      );
       throw new AppError('DEPENDENCY_UNAVAILABLE', `Not ready: ${down.join(', ') || 'a dependency'} is down`);
     }
   }
@@ -54,7 +63,9 @@ export class HealthController {
         this.redis.ping(),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
       ]);
-      return pong === 'PONG' ? indicator.up() : indicator.down({ message: `unexpected reply ${String(pong)}` });
+      return pong === 'PONG'
+        ? indicator.up()
+        : indicator.down({ message: `unexpected reply ${String(pong)}` });
     } catch (error) {
       return indicator.down({ message: (error as Error).message });
     }

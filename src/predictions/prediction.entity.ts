@@ -1,4 +1,13 @@
-import { Entity, EntityRepositoryType, Enum, Index, ManyToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import {
+  Entity,
+  EntityRepositoryType,
+  Enum,
+  Index,
+  ManyToOne,
+  Opt,
+  PrimaryKey,
+  Property,
+} from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { Model } from '../models/model.entity';
 import { User } from '../users/user.entity';
@@ -18,7 +27,11 @@ export class Prediction {
   id: string = randomUUID();
 
   /** Predictions go with their model. */
-  @ManyToOne(() => Model, { fieldName: 'model_id', deleteRule: 'cascade', index: 'predictions_model_id_index' })
+  @ManyToOne(() => Model, {
+    fieldName: 'model_id',
+    deleteRule: 'cascade',
+    index: 'predictions_model_id_index',
+  })
   model!: Model;
 
   /** And with the user who made them. */

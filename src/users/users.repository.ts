@@ -22,7 +22,12 @@ export class UsersRepository extends EntityRepository<User> {
     return this.getEntityManager().transactional(async (em) => {
       const rows = await em
         .getConnection()
-        .execute<{ id: string }[]>('select id from users where is_admin and is_active for update', [], 'all', em.getTransactionContext());
+        .execute<{ id: string }[]>(
+          'select id from users where is_admin and is_active for update',
+          [],
+          'all',
+          em.getTransactionContext(),
+        );
       return work(rows.map((r) => r.id));
     });
   }

@@ -98,7 +98,11 @@ export class UsersService {
   }
 
   /** For the operator CLI: creates the user as an admin, or promotes (and re-activates) an existing one. */
-  async createOrPromoteAdmin(email: string, hashedPassword: string, fullName: string): Promise<{ user: User; created: boolean }> {
+  async createOrPromoteAdmin(
+    email: string,
+    hashedPassword: string,
+    fullName: string,
+  ): Promise<{ user: User; created: boolean }> {
     const existing = await this.findByEmail(email);
     if (existing) {
       existing.isAdmin = true;

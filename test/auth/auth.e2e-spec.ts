@@ -11,19 +11,27 @@ describe('auth (e2e)', () => {
 
   it('registers with a trimmed, lower-cased e-mail and never returns the password hash', async () => {
     const email = uniqueEmail('Mixed');
-    const res = await t.http().post('/api/v1/auth/register').send({ email: `  ${email.toUpperCase()} `, password: 'hunter2hunter2', fullName: 'Ada' });
+    const res = await t
+      .http()
+      .post('/api/v1/auth/register')
+      .send({ email: `  ${email.toUpperCase()} `, password: 'hunter2hunter2', fullName: 'Ada' });
     expect(res.status).toBe(201);
     expect(res.body.user.email).toBe(email.toLowerCase());
     expect(res.body.accessToken).toEqual(expect.any(String));
     expect(res.body.refreshToken).toEqual(expect.any(String));
     expect(JSON.stringify(res.body)).not.toMatch(/hashed|argon2/i);
-    const rows = await t.orm.em.getConnection().execute('select hashed_password from users where email = ?', [email.toLowerCase()]);
+    const rows = await t.orm.em
+      .getConnection()
+      .execute('select hashed_password from users where email = ?', [email.toLowerCase()]);
     expect(rows[0].hashed_password).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
   });
 
   it('refuses a duplicate e-mail with 409', async () => {
     const u = await registerUser(t);
-    const res = await t.http().post('/api/v1/auth/register').send({ email: u.email, password: 'another-password', fullName: 'B' });
+    const res = await t
+      .http()
+      .post('/api/v1/auth/register')
+      .send({ email: u.email, password: 'another-password', fullName: 'B' });
     expectErrorShape(res.body, 409, 'EMAIL_TAKEN');
   });
 
@@ -42,7 +50,11 @@ describe('auth (e2e)', () => {
   });
 
   it('answers malformed JSON with 400', async () => {
-    const res = await t.http().post('/api/v1/auth/login').set('Content-Type', 'application/json').send('{"email": ');
+    const res = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .set('Content-Type', 'application/json')
+      .send('{"email": ');
     expectErrorShape(res.body, 400, 'MALFORMED_JSON');
   });
 

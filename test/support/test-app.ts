@@ -13,7 +13,8 @@ import { configureApp } from '../../src/app.setup';
 import { AppConfig, loadConfig } from '../../src/config/app.config';
 import { prepareDatabase } from '../../src/database/prepare-database';
 
-export const BASE_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const BASE_DATABASE_URL =
+  process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface TestApp {
@@ -29,7 +30,11 @@ export interface TestApp {
 }
 
 /** A database URL of its own for one test file (created and migrated). */
-export async function createTestDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(): Promise<{
+  name: string;
+  url: string;
+  drop: () => Promise<void>;
+}> {
   const name = `mp_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const url = new URL(BASE_DATABASE_URL);
   url.pathname = `/${name}`;
@@ -140,10 +145,19 @@ export interface RegisteredUser {
 export async function registerUser(t: TestApp, label = 'user'): Promise<RegisteredUser> {
   const email = uniqueEmail(label);
   const password = 'correct horse battery staple';
-  const res = await t.http().post('/api/v1/auth/register').send({ email, password, fullName: `Test ${label}` });
+  const res = await t
+    .http()
+    .post('/api/v1/auth/register')
+    .send({ email, password, fullName: `Test ${label}` });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   const body = res.body as { accessToken: string; refreshToken: string; user: { id: string } };
-  return { id: body.user.id, email, password, accessToken: body.accessToken, refreshToken: body.refreshToken };
+  return {
+    id: body.user.id,
+    email,
+    password,
+    accessToken: body.accessToken,
+    refreshToken: body.refreshToken,
+  };
 }
 
 /** Makes a registered user an administrator directly in the database (as the operator CLI would). */

@@ -61,7 +61,8 @@ export class ChangePasswordDto {
   newPassword!: string;
 }
 
-const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
+const toBool = ({ value }: { value: unknown }) =>
+  value === 'true' ? true : value === 'false' ? false : value;
 
 export class ListUsersQueryDto extends PageQueryDto {
   /** Part of the e-mail address, case-insensitive. */
@@ -96,4 +97,3 @@ export class UserPageDto {
   items!: UserResponseDto[];
   nextCursor!: string | null;
 }
-
