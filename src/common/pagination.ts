@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { raw } from '@mikro-orm/core';
 import { AppError } from './app-error';
 
 /** Query parameters of every list route: `limit` and an opaque `cursor` from the previous page. */
@@ -62,11 +63,16 @@ export function toPageQuery(dto: PageQueryDto): PageQuery {
   return { limit: dto.limit ?? 20, after: dto.cursor ? decodeCursor(dto.cursor) : undefined };
 }
 
-/** Keyset condition for `ORDER BY created_at DESC, id DESC`: rows strictly after the cursor. */
+/**
+ * Rows after the cursor for `ORDER BY created_at DESC, id DESC`, as one row-value comparison. Postgres uses
+ * `(created_at, id) < (…)` as a bound of a (…, created_at, id) index, so every page costs the same; the
+ * equivalent `created_at < … OR (created_at = … AND id < …)` is only a filter, and a page deep in a large list
+ * reads every newer row first.
+ */
 export function keysetWhere(page: PageQuery): Record<string, unknown> {
   if (!page.after) return {};
   const { createdAt, id } = page.after;
-  return { $or: [{ createdAt: { $lt: createdAt } }, { createdAt, id: { $lt: id } }] };
+  return { [raw((alias: string) => `(${alias}.created_at, ${alias}.id) < (?, ?)`, [createdAt, id])]: [] };
 }
 
 /** Rows were fetched with `limit + 1`: the extra row only says whether there is a next page. */

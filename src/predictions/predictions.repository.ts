@@ -3,10 +3,9 @@ import {
   EntityName,
   EntityRepository,
   FilterQuery,
-  raw,
   RequiredEntityData,
 } from '@mikro-orm/postgresql';
-import { Page, PageQuery, toPage } from '../common/pagination';
+import { keysetWhere, Page, PageQuery, toPage } from '../common/pagination';
 import type { PredictionStatus } from './prediction.entity';
 import { Prediction } from './prediction.entity';
 import { PredictionWriter } from './prediction-writer';
@@ -121,7 +120,7 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
       where.createdAt = { ...(filter.from && { $gte: filter.from }), ...(filter.to && { $lt: filter.to }) };
     }
     const rows = await this.find(
-      { $and: [where, rowKeyset(page)] },
+      { $and: [where, keysetWhere(page)] },
       {
         orderBy: { createdAt: 'desc', id: 'desc' },
         limit: page.limit + 1,
@@ -129,18 +128,6 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
     );
     return toPage(rows, page.limit);
   }
-}
-
-/**
- * Rows after the cursor for `ORDER BY created_at DESC, id DESC`, as one row-value comparison. Postgres uses
- * `(created_at, id) < (…)` as a bound of the (model_id|user_id, created_at, id) index, so every page costs the same;
- * the equivalent `created_at < … OR (created_at = … AND id < …)` is only a filter, and a page deep in a large list
- * read every newer row first.
- */
-function rowKeyset(page: PageQuery): FilterQuery<Prediction> {
-  if (!page.after) return {};
-  const { createdAt, id } = page.after;
-  return { [raw((alias: string) => `(${alias}.created_at, ${alias}.id) < (?, ?)`, [createdAt, id])]: [] };
 }
 
 /**
