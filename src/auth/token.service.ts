@@ -57,6 +57,13 @@ export class TokenService {
 
   async issue(userId: string, family: string = randomUUID()): Promise<TokenPairDto> {
     const jti = randomUUID();
+    const tokens = await this.signPair(userId, family, jti);
+    await this.redis.set(this.keys.key('refresh', family), jti, 'EX', this.jwtConfig.refreshTtlSeconds);
+    return tokens;
+  }
+
+  /** An access token and the refresh token `jti` of `family`, both for `userId`. */
+  private async signPair(userId: string, family: string, jti: string): Promise<TokenPairDto> {
     const { accessTtlSeconds, refreshTtlSeconds, secret, refreshSecret } = this.jwtConfig;
     const accessToken = await this.jwt.signAsync(
       { sub: userId, typ: 'access', ims: Date.now() },
@@ -66,7 +73,6 @@ export class TokenService {
       { sub: userId, typ: 'refresh', fam: family, jti, ims: Date.now() },
       { secret: refreshSecret, expiresIn: refreshTtlSeconds },
     );
-    await this.redis.set(this.keys.key('refresh', family), jti, 'EX', refreshTtlSeconds);
     return { accessToken, refreshToken, expiresIn: accessTtlSeconds, tokenType: 'Bearer' };
   }
 
@@ -114,19 +120,7 @@ export class TokenService {
     );
     if (rotated !== 1)
       throw new AppError('INVALID_TOKEN', 'Refresh token has already been used or was revoked');
-    const { accessTtlSeconds, refreshTtlSeconds, secret, refreshSecret } = this.jwtConfig;
-    const accessToken = await this.jwt.signAsync(
-      { sub: claims.sub, typ: 'access', ims: Date.now() },
-      { secret, expiresIn: accessTtlSeconds },
-    );
-    const newRefresh = await this.jwt.signAsync(
-      { sub: claims.sub, typ: 'refresh', fam: claims.fam, jti: next, ims: Date.now() },
-      { secret: refreshSecret, expiresIn: refreshTtlSeconds },
-    );
-    return {
-      userId: claims.sub,
-      tokens: { accessToken, refreshToken: newRefresh, expiresIn: accessTtlSeconds, tokenType: 'Bearer' },
-    };
+    return { userId: claims.sub, tokens: await this.signPair(claims.sub, claims.fam, next) };
   }
 
   /** Every token of this user issued before now stops working (password change). */
