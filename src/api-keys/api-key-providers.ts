@@ -1,7 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { REDIS, RedisKeys } from '../redis/redis.module';
 import { generateApiKey } from './api-key-format';
 
 /** Makes new keys from the operating system's CSPRNG (a fake in unit tests). */
@@ -20,33 +18,5 @@ export class ApiKeyClock {
   }
 }
 
-/**
- * A revocation counter in Redis shared by every running instance. Revoking a key increments it after the
- * database write; each instance reads it on every key lookup and trusts only cache entries filled under the
- * current value, so a revocation on one instance is honoured by all of them from the next request on.
- */
-@Injectable()
-export class ApiKeyRevocations {
-  private readonly key: string;
-
-  constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    keys: RedisKeys,
-  ) {
-    this.key = keys.key('api-keys', 'revocation-epoch');
-  }
-
-  /** The current epoch, or null when Redis cannot be asked (the caller then bypasses its cache). */
-  async current(): Promise<string | null> {
-    try {
-      return (await this.redis.get(this.key)) ?? '0';
-    } catch {
-      return null;
-    }
-  }
-
-  /** Throws when Redis is unreachable: the caller must not report a revocation other instances may miss. */
-  async bump(): Promise<void> {
-    await this.redis.incr(this.key);
-  }
-}
+/** Revoking a key bumps the shared access epoch (see AccessEpoch), which empties every instance's key cache. */
+export { AccessEpoch as ApiKeyRevocations } from '../redis/redis.module';

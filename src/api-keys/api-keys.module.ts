@@ -3,7 +3,7 @@ import { Module } from '@nestjs/common';
 import { UsersModule } from '../users/users.module';
 import { ApiKey } from './api-key.entity';
 import { ApiKeyCache } from './api-key-cache';
-import { ApiKeyClock, ApiKeyGenerator, ApiKeyRevocations } from './api-key-providers';
+import { ApiKeyClock, ApiKeyGenerator } from './api-key-providers';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
 
@@ -14,7 +14,6 @@ import { ApiKeysService } from './api-keys.service';
     ApiKeysService,
     ApiKeyGenerator,
     ApiKeyClock,
-    ApiKeyRevocations,
     { provide: ApiKeyCache, useFactory: () => new ApiKeyCache() },
   ],
   exports: [ApiKeysService],

@@ -16,8 +16,19 @@ function makeUser(overrides: Partial<User> = {}): User {
   return { id: 'user-1', isActive: true, isAdmin: false, ...overrides } as User;
 }
 
+/** What MikroORM's @EnsureRequestContext needs from a repository to open a context outside a request. */
+const fakeEntityManager = {
+  name: 'default',
+  fork(): unknown {
+    return fakeEntityManager;
+  },
+};
+
 class FakeKeys {
   rows: ApiKey[] = [];
+  getEntityManager(): unknown {
+    return fakeEntityManager;
+  }
   lookups = 0;
   touches: Array<{ id: string; at: Date }> = [];
   findByHashWithUser(keyHash: string): Promise<ApiKey | null> {

@@ -2,11 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
 import { mapPage, Page, PageQuery } from '../common/pagination';
+import { inRequestContext } from '../database/request-context';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import type { ApiKey } from './api-key.entity';
 import { API_KEY_PREFIX, displayPrefix, hashApiKey, isWellFormedApiKey } from './api-key-format';
-import { ApiKeyCache, CachedApiKey } from './api-key-cache';
+import { ApiKeyCache, CachedApiKey, UserSnapshot } from './api-key-cache';
 import { ApiKeyClock, ApiKeyGenerator, ApiKeyRevocations } from './api-key-providers';
 import { ApiKeysRepository } from './api-keys.repository';
 import {
@@ -94,20 +95,37 @@ export class ApiKeysService {
 
   /**
    * Resolves a presented key to its user. A malformed key is refused before any lookup. The key's facts may
-   * come from the cache (valid only under the current revocation epoch); the user is always read fresh, so
-   * a deactivation counts from the next request on. Every refusal is the same 401 except a deactivated user.
+   * come from the cache (valid only under the current access epoch); the user is always read fresh, so the
+   * AuthContext holds a managed entity the request may use in its own writes. Every refusal is the same 401
+   * except a deactivated user.
    */
   async authenticate(rawKey: string): Promise<AuthContext> {
     if (!isWellFormedApiKey(rawKey)) throw invalidKey();
+    return this.resolve(rawKey, false, await this.revocations.current());
+  }
+
+  /**
+   * The same checks for the prediction fast path, which runs outside Nest's request context and only reads the
+   * user's id and flags: the user comes from the cache too, as a plain snapshot (never an entity to write with).
+   * A warm key costs one Redis read (the epoch) and no database round trip; deactivating the user, changing their
+   * admin flag or revoking the key bumps the epoch, so each still counts from the next request on. `epoch` is
+   * the caller's read of AccessEpoch for this request (null: Redis unreachable, bypass the cache).
+   */
+  async authenticateSnapshot(rawKey: string, epoch: string | null): Promise<AuthContext> {
+    return this.resolve(rawKey, true, epoch);
+  }
+
+  private async resolve(rawKey: string, snapshot: boolean, epoch: string | null): Promise<AuthContext> {
+    if (!isWellFormedApiKey(rawKey)) throw invalidKey();
     const keyHash = hashApiKey(rawKey);
     const now = this.clock.now();
-    const epoch = await this.revocations.current();
 
     let facts = epoch === null ? undefined : this.cache.get(keyHash, epoch, now.getTime());
-    let user: User | null = null;
+    let user: User | UserSnapshot | null = null;
     if (!facts) {
-      const apiKey = await this.keys.findByHashWithUser(keyHash);
+      const apiKey = await this.lookup(keyHash);
       if (!apiKey || !apiKey.isActive) throw invalidKey();
+      user = apiKey.user;
       facts = {
         keyId: apiKey.id,
         userId: apiKey.user.id,
@@ -116,11 +134,14 @@ export class ApiKeysService {
         expiresAt: apiKey.expiresAt,
         createdAt: apiKey.createdAt,
         lastUsedAt: apiKey.lastUsedAt,
+        user: toUserSnapshot(apiKey.user),
       };
-      user = apiKey.user;
       if (epoch !== null) this.cache.set(keyHash, facts, epoch, now.getTime());
+      if (snapshot) user = facts.user ?? null;
+    } else if (snapshot && facts.user) {
+      user = facts.user;
     } else {
-      user = await this.users.findById(facts.userId);
+      user = await this.findUser(facts.userId);
     }
 
     if (facts.expiresAt && facts.expiresAt.getTime() <= now.getTime()) throw invalidKey();
@@ -128,10 +149,28 @@ export class ApiKeysService {
     if (!user.isActive) throw new AppError('USER_INACTIVE', 'This account is deactivated');
 
     if (!facts.lastUsedAt || now.getTime() - facts.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
-      await this.keys.touchLastUsed(facts.keyId, now, LAST_USED_RESOLUTION_MS);
+      await this.touch(facts.keyId, now);
       facts.lastUsedAt = now;
     }
-    return { user, apiKey: this.detachedKey(facts, user) };
+    // A snapshot is typed as the entity for the AuthContext; the fast path reads only id, email and the flags.
+    return { user: user as User, apiKey: this.detachedKey(facts, user as User) };
+  }
+
+  // The three database reads and writes below open a request context of their own when called outside one (the
+  // prediction fast path); inside a Nest request they use the request's.
+
+  private lookup(keyHash: string): Promise<ApiKey | null> {
+    return inRequestContext(this.keys.getEntityManager(), () => this.keys.findByHashWithUser(keyHash));
+  }
+
+  private findUser(userId: string): Promise<User | null> {
+    return inRequestContext(this.keys.getEntityManager(), () => this.users.findById(userId));
+  }
+
+  private touch(keyId: string, now: Date): Promise<void> {
+    return inRequestContext(this.keys.getEntityManager(), () =>
+      this.keys.touchLastUsed(keyId, now, LAST_USED_RESOLUTION_MS),
+    );
   }
 
   /** The AuthContext's view of the key: a plain snapshot, not an entity the request could flush by accident. */
@@ -148,4 +187,15 @@ export class ApiKeysService {
     };
     return snapshot as ApiKey;
   }
+}
+
+/** The fields of a user the fast path reads; see UserSnapshot. */
+export function toUserSnapshot(user: User): UserSnapshot {
+  return {
+    id: user.id,
+    email: user.email,
+    fullName: user.fullName,
+    isActive: user.isActive,
+    isAdmin: user.isAdmin,
+  };
 }

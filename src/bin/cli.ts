@@ -8,6 +8,7 @@ import { AppConfig, ConfigError, loadConfig } from '../config/app.config';
 import { DatabaseModule } from '../database/database.module';
 import { prepareDatabase } from '../database/prepare-database';
 import { PasswordHasher } from '../users/password-hasher';
+import { RedisModule } from '../redis/redis.module';
 import { UsersModule } from '../users/users.module';
 import { normaliseEmail, UsersService } from '../users/users.service';
 
@@ -68,6 +69,8 @@ class CliModule {
       imports: [
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [() => config] }),
         DatabaseModule,
+        // Promoting an admin bumps the access epoch, so the CLI talks to Redis too.
+        RedisModule,
         UsersModule,
       ],
     };

@@ -1,3 +1,4 @@
+import type { AccessEpoch } from '../redis/redis.module';
 import { AppError } from '../common/app-error';
 import type { Model } from '../models/model.entity';
 import type { User } from '../users/user.entity';
@@ -76,6 +77,7 @@ function setup() {
     shares as unknown as ModelSharesRepository,
     new FakeUsers() as unknown as UsersService,
     { record: () => Promise.resolve('event-id') } as unknown as WebhookEventsService,
+    { announceChange: () => Promise.resolve() } as unknown as AccessEpoch,
   );
   return { shares, service };
 }

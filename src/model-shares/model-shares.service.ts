@@ -3,6 +3,7 @@ import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
 import { mapPage, Page, PageQuery } from '../common/pagination';
 import { WebhookEventsService } from '../events/webhook-events.service';
+import { AccessEpoch } from '../redis/redis.module';
 import type { Model } from '../models/model.entity';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
@@ -31,6 +32,7 @@ export class ModelSharesService {
     private readonly shares: ModelSharesRepository,
     private readonly users: UsersService,
     private readonly events: WebhookEventsService,
+    private readonly accessEpoch: AccessEpoch,
   ) {}
 
   async grant(access: ModelAccess, dto: CreateModelShareDto): Promise<ModelShareResponseDto> {
@@ -69,6 +71,7 @@ export class ModelSharesService {
         `This model is already shared with that user; change the existing share's permission instead`,
       );
     }
+    await this.accessEpoch.announceChange('share granted');
     return toModelShareResponse(share);
   }
 
@@ -84,7 +87,9 @@ export class ModelSharesService {
     const share = await this.shares.findInFamily(familyOf(access), shareId);
     if (!share) throw AppError.notFound('Share');
     share.permission = dto.permission;
-    return toModelShareResponse(await this.shares.save(share));
+    const saved = await this.shares.save(share);
+    await this.accessEpoch.announceChange('share changed');
+    return toModelShareResponse(saved);
   }
 
   async revoke(access: ModelAccess, shareId: string): Promise<void> {
@@ -106,6 +111,7 @@ export class ModelSharesService {
         })
         .then(() => undefined),
     );
+    await this.accessEpoch.announceChange('share revoked');
   }
 
   async listReceived(auth: AuthContext, page: PageQuery): Promise<Page<ReceivedShareResponseDto>> {

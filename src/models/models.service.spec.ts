@@ -1,3 +1,4 @@
+import type { AccessEpoch } from '../redis/redis.module';
 /* eslint-disable @typescript-eslint/require-await -- the fakes implement async interfaces synchronously */
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -153,6 +154,7 @@ describe('ModelsService', () => {
       inference,
       { record: async () => 'event-id' } as unknown as WebhookEventsService,
       shares as unknown as ModelSharesService,
+      { announceChange: async () => undefined } as unknown as AccessEpoch,
     );
   });
 

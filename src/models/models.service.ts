@@ -7,6 +7,7 @@ import { WebhookEventsService } from '../events/webhook-events.service';
 import { INFERENCE_PROVIDER, InferenceProvider } from '../inference/inference.types';
 import { ModelSharesService } from '../model-shares/model-shares.service';
 import { assertValidJsonSchema } from '../inference/json-schema';
+import { AccessEpoch } from '../redis/redis.module';
 import { modelFilePath, StorageService, StoredFile } from '../storage/storage.service';
 import type {
   CreateModelDto,
@@ -56,6 +57,7 @@ export class ModelsService {
     @Inject(INFERENCE_PROVIDER) private readonly inference: InferenceProvider,
     private readonly events: WebhookEventsService,
     private readonly modelShares: ModelSharesService,
+    private readonly accessEpoch: AccessEpoch,
   ) {}
 
   /**
@@ -192,6 +194,8 @@ export class ModelsService {
       });
     });
     if (evict) this.inference.evict(model.id);
+    // Status and schemas are what the prediction fast path caches with the model.
+    await this.accessEpoch.announceChange('model updated');
     return model;
   }
 
@@ -218,6 +222,7 @@ export class ModelsService {
       await this.models.deleteById(model.id);
     });
     this.inference.evict(model.id);
+    await this.accessEpoch.announceChange('model deleted');
     try {
       await this.removeFileIfUnused(model.filePath);
     } catch (err) {

@@ -1,6 +1,7 @@
-import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import Redis from 'ioredis';
+import { AppError } from '../common/app-error';
 import type { AppConfig } from '../config/app.config';
 
 export const REDIS = Symbol('REDIS');
@@ -14,6 +15,56 @@ export class RedisKeys {
   }
   key(...parts: string[]): string {
     return [this.prefix, ...parts].join(':');
+  }
+}
+
+/**
+ * An access epoch in Redis shared by every running instance. Whatever narrows what a caller may do — revoking an
+ * API key, deactivating a user or changing their admin flag, changing or deleting a model, granting, changing
+ * or revoking a share — increments it after its database write. Each instance reads it on every request that
+ * uses a cached answer (API keys, users, model access) and trusts only entries filled under the current value,
+ * so the change is honoured by all instances from the next request on.
+ */
+@Injectable()
+export class AccessEpoch {
+  private readonly logger = new Logger(AccessEpoch.name);
+  private readonly key: string;
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    keys: RedisKeys,
+  ) {
+    this.key = keys.key('access', 'epoch');
+  }
+
+  /** The current epoch, or null when Redis cannot be asked (the caller then bypasses its cache). */
+  async current(): Promise<string | null> {
+    try {
+      return (await this.redis.get(this.key)) ?? '0';
+    } catch {
+      return null;
+    }
+  }
+
+  /** Throws when Redis is unreachable: the caller must not report a change other instances may miss. */
+  async bump(): Promise<void> {
+    await this.redis.incr(this.key);
+  }
+
+  /**
+   * `bump` after a committed change that narrows access. When Redis cannot be told, the change stands but the
+   * request answers 503 so the client retries (every such change is idempotent to repeat).
+   */
+  async announceChange(what: string): Promise<void> {
+    try {
+      await this.bump();
+    } catch (err) {
+      this.logger.error({ err, what }, 'Could not announce an access change');
+      throw new AppError(
+        'DEPENDENCY_UNAVAILABLE',
+        'The change is saved, but other instances could not be told yet; retry the request',
+      );
+    }
   }
 }
 
@@ -40,8 +91,9 @@ class RedisCloser implements OnApplicationShutdown {
         }),
     },
     RedisKeys,
+    AccessEpoch,
     RedisCloser,
   ],
-  exports: [REDIS, RedisKeys],
+  exports: [REDIS, RedisKeys, AccessEpoch],
 })
 export class RedisModule {}

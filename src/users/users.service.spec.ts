@@ -1,3 +1,4 @@
+import type { AccessEpoch } from '../redis/redis.module';
 import { AppError } from '../common/app-error';
 import type { User } from './user.entity';
 import type { UsersRepository } from './users.repository';
@@ -69,7 +70,13 @@ class FakeUsersRepository {
 
 function setup() {
   const repo = new FakeUsersRepository();
-  return { repo, service: new UsersService(repo as unknown as UsersRepository) };
+  return {
+    repo,
+    service: new UsersService(
+      repo as unknown as UsersRepository,
+      { announceChange: () => Promise.resolve(), bump: () => Promise.resolve() } as unknown as AccessEpoch,
+    ),
+  };
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {

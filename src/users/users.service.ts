@@ -2,6 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/app-error';
 import { Page, PageQuery } from '../common/pagination';
+import { AccessEpoch } from '../redis/redis.module';
 import { AdminUpdateUserDto, UpdateMeDto } from './dto/user.dto';
 import { OAuthProvider, User } from './user.entity';
 import { UserFilter, UsersRepository } from './users.repository';
@@ -31,7 +32,10 @@ export function normaliseEmail(email: string): string {
 
 @Injectable()
 export class UsersService {
-  constructor(private readonly users: UsersRepository) {}
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly accessEpoch: AccessEpoch,
+  ) {}
 
   findById(id: string): Promise<User | null> {
     return this.users.findOne({ id });
@@ -85,7 +89,7 @@ export class UsersService {
 
   /** Admin change of flags; the last active admin can be neither demoted nor deactivated. */
   async adminUpdate(id: string, dto: AdminUpdateUserDto): Promise<User> {
-    return this.users.withAdminsLocked(async (activeAdminIds) => {
+    const updated = await this.users.withAdminsLocked(async (activeAdminIds) => {
       const user = await this.getById(id);
       const losesAdmin = user.isAdmin && user.isActive && (dto.isAdmin === false || dto.isActive === false);
       if (losesAdmin && activeAdminIds.filter((a) => a !== user.id).length === 0) {
@@ -95,6 +99,9 @@ export class UsersService {
       if (dto.isAdmin !== undefined) user.isAdmin = dto.isAdmin;
       return this.users.save(user);
     });
+    // Cached API-key users (the prediction fast path) hold these flags: deactivation counts from the next request.
+    await this.accessEpoch.announceChange('user flags changed');
+    return updated;
   }
 
   /** For the operator CLI: creates the user as an admin, or promotes (and re-activates) an existing one. */
@@ -107,7 +114,10 @@ export class UsersService {
     if (existing) {
       existing.isAdmin = true;
       existing.isActive = true;
-      return { user: await this.users.save(existing), created: false };
+      const user = await this.users.save(existing);
+      // Only widens access; told anyway so cached snapshots pick the flag up at once (best effort).
+      await this.accessEpoch.bump().catch(() => undefined);
+      return { user, created: false };
     }
     return { user: await this.create({ email, hashedPassword, fullName, isAdmin: true }), created: true };
   }
