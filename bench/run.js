@@ -380,7 +380,9 @@ async function startService(ctx, extraEnv = {}) {
     ...ctx.opts.env,
     ...extraEnv,
   };
-  const child = spawn(process.execPath, [path.join(DIST, 'src', 'bin', 'start.js')], {
+  // BENCH_NODE_ARGS: extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, 'src', 'bin', 'start.js')], {
     cwd: ROOT,
     env,
     stdio: ['ignore', out, out],

@@ -10,7 +10,9 @@ import { ErrorResponseDto } from './common/error-response.dto';
 import { completeOpenApiDocument } from './common/openapi-document';
 import { API_KEY_SCHEME, BEARER_SCHEME } from './common/decorators';
 import { bodyParserErrorMapper, requestIdMiddleware } from './common/request-id.middleware';
+import { HELMET_OPTIONS } from './common/security-headers';
 import { createValidationPipe } from './common/validation';
+import { PredictionFastPath } from './predictions/prediction-fast-path';
 import type { AppConfig } from './config/app.config';
 import { MetricsService } from './metrics/metrics.service';
 
@@ -49,13 +51,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   // Request ids first, so even a body that fails to parse gets one.
   app.use(requestIdMiddleware);
   app.use(app.get(MetricsService).httpMiddleware());
-  app.use(
-    helmet({
-      // Swagger UI needs inline scripts and styles on /docs.
-      contentSecurityPolicy: false,
-      crossOriginEmbedderPolicy: false,
-    }),
-  );
+  app.use(helmet(HELMET_OPTIONS));
   app.useBodyParser('json', { limit: limits.jsonBodyBytes });
   app.use(bodyParserErrorMapper);
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_ROUTES });
@@ -63,6 +59,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.useGlobalFilters(new AllExceptionsFilter());
   mountBullBoard(app);
   app.enableShutdownHooks();
+  // The synchronous prediction route is answered in front of Express (see PredictionFastPath).
+  PredictionFastPath.install(app);
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',

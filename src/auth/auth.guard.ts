@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { API_KEY_PREFIX, ApiKeysService } from '../api-keys/api-keys.service';
 import { AppError } from '../common/app-error';
 import type { AuthContext, AuthenticatedRequest } from '../common/auth-context';
@@ -9,7 +10,10 @@ import { UsersService } from '../users/users.service';
 import { TokenService } from './token.service';
 
 /** The credential a request presents, told apart by header and prefix. */
-export function extractCredential(req: Request): { kind: 'apiKey' | 'jwt'; value: string } | null {
+export function extractCredential(req: Pick<IncomingMessage, 'headers'>): {
+  kind: 'apiKey' | 'jwt';
+  value: string;
+} | null {
   const header = req.headers['x-api-key'];
   if (typeof header === 'string' && header.length > 0) return { kind: 'apiKey', value: header.trim() };
   const authorization = req.headers.authorization;
@@ -47,7 +51,7 @@ export class AuthGuard implements CanActivate {
     const auth =
       credential.kind === 'apiKey'
         ? await this.apiKeys.authenticate(credential.value)
-        : await this.fromJwt(credential.value);
+        : await this.authenticateJwt(credential.value);
     req.auth = auth;
 
     if (auth.apiKey && this.reflector.getAllAndOverride<boolean>(LOGIN_TOKEN_ONLY, targets)) {
@@ -62,11 +66,20 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  private async fromJwt(token: string): Promise<AuthContext> {
-    const { userId } = await this.tokens.verifyAccess(token);
-    const user = await this.users.findById(userId);
-    if (!user) throw new AppError('INVALID_TOKEN', 'Invalid or expired access token');
-    if (!user.isActive) throw new AppError('USER_INACTIVE', 'This account is deactivated');
-    return { user };
+  private authenticateJwt(token: string): Promise<AuthContext> {
+    return authenticateAccessToken(this.tokens, this.users, token);
   }
+}
+
+/** A login token's user, read fresh (needs a request context: the caller's, or one it opens). */
+export async function authenticateAccessToken(
+  tokens: TokenService,
+  users: UsersService,
+  token: string,
+): Promise<AuthContext> {
+  const { userId } = await tokens.verifyAccess(token);
+  const user = await users.findById(userId);
+  if (!user) throw new AppError('INVALID_TOKEN', 'Invalid or expired access token');
+  if (!user.isActive) throw new AppError('USER_INACTIVE', 'This account is deactivated');
+  return { user };
 }

@@ -2,12 +2,13 @@ import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { AppError } from './app-error';
 
-const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A client's `X-Request-Id` is echoed only when it looks like an id. */
+export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Honours a well-formed `X-Request-Id`, otherwise makes one; echoes it on the response. */
 export function requestIdMiddleware(req: Request, res: Response, next: NextFunction): void {
   const given = req.headers['x-request-id'];
-  const id = typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
+  const id = typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
   (req as Request & { id: string }).id = id;
   res.setHeader('X-Request-Id', id);
   next();

@@ -8,18 +8,22 @@ import type { PredictionOutcome } from './predictions.service';
  * model's versions. `Vary: Prefer` because the header changes the answer.
  */
 export function sendPredictionOutcome(res: Response, outcome: PredictionOutcome): void {
+  for (const [name, value] of predictionOutcomeHeaders(outcome)) res.setHeader(name, value);
+  res.status(outcome.queued ? 202 : 201);
+  res.json(outcome.prediction);
+}
+
+/** The headers of a prediction answer (shared with the fast path, PredictionFastPath). */
+export function predictionOutcomeHeaders(outcome: PredictionOutcome): Array<[string, string]> {
   const { prediction } = outcome;
-  res.setHeader('Vary', 'Prefer');
+  const headers: Array<[string, string]> = [['Vary', 'Prefer']];
   if (outcome.deprecated) {
-    res.setHeader('Deprecation', 'true');
-    res.setHeader('Link', `</${API_PREFIX}/models/${prediction.modelId}/versions>; rel="deprecation"`);
+    headers.push(['Deprecation', 'true']);
+    headers.push(['Link', `</${API_PREFIX}/models/${prediction.modelId}/versions>; rel="deprecation"`]);
   }
   if (outcome.queued) {
-    res.setHeader('Preference-Applied', 'respond-async');
-    res.setHeader('Location', `/${API_PREFIX}/predictions/${prediction.id}`);
-    res.status(202);
-  } else {
-    res.status(201);
+    headers.push(['Preference-Applied', 'respond-async']);
+    headers.push(['Location', `/${API_PREFIX}/predictions/${prediction.id}`]);
   }
-  res.json(prediction);
+  return headers;
 }

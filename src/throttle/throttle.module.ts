@@ -3,27 +3,18 @@ import { ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { Request } from 'express';
 import Redis from 'ioredis';
-import { createHash } from 'node:crypto';
 import type { AuthenticatedRequest } from '../common/auth-context';
 import type { AppConfig } from '../config/app.config';
 import { REDIS, RedisKeys } from '../redis/redis.module';
+import { callerTracker, PredictionThrottle, THROTTLE_WINDOW_MS, throttleKey } from './prediction-throttle';
 import { RedisThrottlerStorage } from './redis-throttler.storage';
 import { THROTTLE_SCOPES, ThrottleScope } from './throttle.decorators';
-
-const MINUTE_MS = 60_000;
 
 /** A throttler applies only to routes that opted into its scope with @ThrottleAuth() / @ThrottlePredictions(). */
 const unlessScope = (scope: ThrottleScope) => (context: ExecutionContext) => {
   const scopes = Reflect.getMetadata(THROTTLE_SCOPES, context.getHandler()) as ThrottleScope[] | undefined;
   return !scopes?.includes(scope);
 };
-
-/** Per API key when called with one, else per user, else per IP (the auth guard has already run). */
-function callerTracker(req: Request & AuthenticatedRequest): string {
-  if (req.auth?.apiKey) return `key:${req.auth.apiKey.id}`;
-  if (req.auth) return `user:${req.auth.user.id}`;
-  return `ip:${req.ip ?? 'unknown'}`;
-}
 
 @Module({
   imports: [
@@ -36,7 +27,7 @@ function callerTracker(req: Request & AuthenticatedRequest): string {
           throttlers: [
             {
               name: 'auth',
-              ttl: MINUTE_MS,
+              ttl: THROTTLE_WINDOW_MS,
               limit: limits.authPerMinute,
               skipIf: unlessScope('auth'),
               getTracker: (req: Record<string, unknown>) =>
@@ -44,19 +35,21 @@ function callerTracker(req: Request & AuthenticatedRequest): string {
             },
             {
               name: 'predictions',
-              ttl: MINUTE_MS,
+              ttl: THROTTLE_WINDOW_MS,
               limit: limits.predictionsPerMinute,
               skipIf: unlessScope('predictions'),
               getTracker: (req: Record<string, unknown>) =>
-                callerTracker(req as unknown as Request & AuthenticatedRequest),
+                callerTracker((req as unknown as AuthenticatedRequest).auth, (req as unknown as Request).ip),
             },
           ],
           // The key is hashed by the guard; keep the route out of it so one limit covers register and login.
           generateKey: (_context: ExecutionContext, tracker: string, name: string) =>
-            createHash('sha256').update(`${name}:${tracker}`).digest('hex'),
+            throttleKey(name, tracker),
         };
       },
     }),
   ],
+  providers: [PredictionThrottle],
+  exports: [PredictionThrottle],
 })
 export class ThrottleModule {}

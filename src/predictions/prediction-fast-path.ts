@@ -1,0 +1,301 @@
+import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
+import { Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import helmet from 'helmet';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import { ApiKeysService } from '../api-keys/api-keys.service';
+import { authenticateAccessToken, extractCredential } from '../auth/auth.guard';
+import { TokenService } from '../auth/token.service';
+import { mapError } from '../common/all-exceptions.filter';
+import { AppError } from '../common/app-error';
+import type { AuthContext } from '../common/auth-context';
+import type { ErrorResponseDto } from '../common/error-response.dto';
+import { SAFE_REQUEST_ID } from '../common/request-id.middleware';
+import { HELMET_OPTIONS } from '../common/security-headers';
+import type { AppConfig } from '../config/app.config';
+import { MetricsService } from '../metrics/metrics.service';
+import { ModelAccessService } from '../model-shares/model-access.service';
+import { AccessEpoch } from '../redis/redis.module';
+import { PredictionThrottle } from '../throttle/prediction-throttle';
+import { UsersService } from '../users/users.service';
+import { parseCreatePredictionBody } from './prediction-body';
+import { prefersRespondAsync } from './prediction-input';
+import { predictionOutcomeHeaders } from './prediction-response';
+import { PredictionsService } from './predictions.service';
+
+/** `POST /api/v1/models/{uuid}/predictions`, with an optional query string. */
+const ROUTE =
+  /^\/api\/v1\/models\/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\/predictions(?:\?.*)?$/;
+/** The route template, as the metrics label it (the same string Express reports). */
+const ROUTE_TEMPLATE = '/api/v1/models/:id/predictions';
+const JSON_MEDIA_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+type Headers = Array<[string, string]>;
+
+export interface FastPathDeps {
+  apiKeys: ApiKeysService;
+  tokens: TokenService;
+  users: UsersService;
+  access: ModelAccessService;
+  epoch: AccessEpoch;
+  throttle: PredictionThrottle;
+  predictions: PredictionsService;
+  metrics: MetricsService;
+  orm: MikroORM;
+  jsonBodyBytes: number;
+  /** Headers every answer carries (helmet's, as configured for the app). */
+  staticHeaders: Headers;
+}
+
+/**
+ * The synchronous prediction route without the framework's per-request machinery. `POST /api/v1/models/{id}/
+ * predictions` is what users pay for, and Express's router, body parser and middleware chain, Nest's guards,
+ * pipes and interceptors, pino-http and a MikroORM request context cost several times the inference itself
+ * (see bench/README.md). This handler sits in front of Express on the same server and does exactly what that
+ * chain does for this one route, in the same order and with the same answers:
+ *
+ * request id → security headers → JSON body (limit, MALFORMED_JSON) → API key or login token → the
+ * `predictions` throttle → `use` permission on the model → the body's shape → PredictionsService.create (the same
+ * checks, the same recorded row and outbox row, answered once the row is durable) → 201 with the same headers.
+ *
+ * What it does not handle goes on to Express untouched, where the Nest route (which also documents it in the
+ * OpenAPI document) answers: `Prefer: respond-async`, a body that is not `application/json` in UTF-8, a
+ * compressed body, any other method or path. API keys, users and model access come from epoch-guarded caches
+ * (see AccessEpoch), so a warm request costs two Redis round trips (epoch, throttle) and the group commit.
+ */
+export class PredictionFastPath {
+  private readonly logger = new Logger(PredictionFastPath.name);
+
+  constructor(private readonly deps: FastPathDeps) {}
+
+  /** Puts the fast path in front of the app's Express handler. Call once, before `listen`. */
+  static install(app: NestExpressApplication): PredictionFastPath {
+    const config = app.get(ConfigService<AppConfig, true>);
+    const fastPath = new PredictionFastPath({
+      apiKeys: app.get(ApiKeysService, { strict: false }),
+      tokens: app.get(TokenService, { strict: false }),
+      users: app.get(UsersService, { strict: false }),
+      access: app.get(ModelAccessService, { strict: false }),
+      epoch: app.get(AccessEpoch, { strict: false }),
+      throttle: app.get(PredictionThrottle, { strict: false }),
+      predictions: app.get(PredictionsService, { strict: false }),
+      metrics: app.get(MetricsService, { strict: false }),
+      orm: app.get(MikroORM, { strict: false }),
+      jsonBodyBytes: config.get('limits', { infer: true }).jsonBodyBytes,
+      staticHeaders: helmetHeaders(),
+    });
+    const server = app.getHttpServer();
+    const next = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+    server.removeAllListeners('request');
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (fastPath.accepts(req)) {
+        fastPath.handle(req, res);
+        return;
+      }
+      for (const listener of next) listener.call(server, req, res);
+    });
+    return fastPath;
+  }
+
+  /** Whether this request is one the fast path answers (decided on the request line and headers alone). */
+  accepts(req: IncomingMessage): boolean {
+    if (req.method !== 'POST' || req.url === undefined || !ROUTE.test(req.url)) return false;
+    const type = req.headers['content-type'];
+    if (typeof type !== 'string' || !JSON_MEDIA_TYPE.test(type)) return false;
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;
+    return !prefersRespondAsync(req.headers.prefer);
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = process.hrtime.bigint();
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.deps.metrics.observeHttpRequest('POST', ROUTE_TEMPLATE, res.statusCode, seconds);
+      if (res.statusCode >= 400) {
+        this.logger.log(
+          {
+            requestId,
+            method: 'POST',
+            url: req.url,
+            statusCode: res.statusCode,
+            responseTime: seconds * 1000,
+          },
+          'request completed',
+        );
+      }
+    });
+    const modelId = ROUTE.exec(req.url ?? '')?.[1] ?? '';
+    this.readBody(req, (err, body) => {
+      if (err) {
+        this.fail(req, res, requestId, err);
+        return;
+      }
+      this.predict(req, modelId, body).then(
+        ({ status, headers, payload }) => this.send(res, requestId, status, headers, payload),
+        (error: unknown) => this.fail(req, res, requestId, error),
+      );
+    });
+  }
+
+  private async predict(
+    req: IncomingMessage,
+    modelId: string,
+    body: unknown,
+  ): Promise<{ status: number; headers: Headers; payload: unknown }> {
+    const credential = extractCredential(req);
+    if (!credential)
+      throw new AppError('UNAUTHENTICATED', 'Authentication required: a Bearer token or X-API-Key');
+    const epoch = await this.deps.epoch.current();
+    const auth: AuthContext =
+      credential.kind === 'apiKey'
+        ? await this.deps.apiKeys.authenticateSnapshot(credential.value, epoch)
+        : await RequestContext.create(this.deps.orm.em, () =>
+            authenticateAccessToken(this.deps.tokens, this.deps.users, credential.value),
+          );
+    const rateHeaders = await this.deps.throttle.hit(auth);
+    let access;
+    try {
+      access = await this.deps.access.requireCached(auth, modelId, 'use', epoch);
+    } catch (err) {
+      throw withHeaders(err, rateHeaders);
+    }
+    try {
+      const dto = parseCreatePredictionBody(body);
+      const outcome = await this.deps.predictions.create(auth, access, dto.input, { respondAsync: false });
+      return {
+        status: 201,
+        headers: [...rateHeaders, ...predictionOutcomeHeaders(outcome)],
+        payload: outcome.prediction,
+      };
+    } catch (err) {
+      throw withHeaders(err, rateHeaders);
+    }
+  }
+
+  /** Collects the body up to the JSON limit and parses it as body-parser would (strict: an object or array). */
+  private readBody(req: IncomingMessage, done: (err: unknown, body?: unknown) => void): void {
+    const limit = this.deps.jsonBodyBytes;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      done(tooLarge(limit));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let finished = false;
+    const finish = (err: unknown, body?: unknown) => {
+      if (finished) return;
+      finished = true;
+      done(err, body);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (finished) return;
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        finish(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (finished) return;
+      const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
+      try {
+        finish(null, parseJsonBody(text));
+      } catch (err) {
+        finish(err);
+      }
+    });
+    req.on('error', (err) => finish(err));
+  }
+
+  private send(
+    res: ServerResponse,
+    requestId: string,
+    status: number,
+    headers: Headers,
+    payload: unknown,
+  ): void {
+    if (res.headersSent || res.destroyed) return;
+    const body = JSON.stringify(payload);
+    res.statusCode = status;
+    res.setHeader('X-Request-Id', requestId);
+    for (const [name, value] of this.deps.staticHeaders) res.setHeader(name, value);
+    for (const [name, value] of headers) res.setHeader(name, value);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.end(body);
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, requestId: string, error: unknown): void {
+    const mapped = mapError(error);
+    if (
+      mapped.status >= 500 &&
+      mapped.code !== 'DEPENDENCY_UNAVAILABLE' &&
+      mapped.code !== 'INFERENCE_TIMEOUT'
+    ) {
+      this.logger.error({ err: error, requestId }, 'Unhandled error');
+    }
+    const body: ErrorResponseDto = {
+      statusCode: mapped.status,
+      error: STATUS_CODES[mapped.status] ?? 'Error',
+      message: mapped.message,
+      code: mapped.code,
+      requestId,
+    };
+    const headers: Headers = Object.entries(mapped.headers ?? {});
+    for (const [name, value] of (error as { fastPathHeaders?: Headers } | null)?.fastPathHeaders ?? [])
+      headers.push([name, value]);
+    // A body left unread (too large) would be parsed as the next request: close the connection instead.
+    if (!req.complete) headers.push(['Connection', 'close']);
+    this.send(res, requestId, mapped.status, headers, body);
+    if (!req.complete) res.once('finish', () => req.destroy());
+  }
+}
+
+/** Throttle headers go on errors too, as the guard sets them before the handler runs. */
+function withHeaders(err: unknown, headers: Headers): unknown {
+  if (err !== null && typeof err === 'object')
+    (err as { fastPathHeaders?: Headers }).fastPathHeaders = headers;
+  return err;
+}
+
+function tooLarge(limit: number): AppError {
+  return new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than the limit of ${limit} bytes`);
+}
+
+/** body-parser's `json()` with `strict: true`: an empty body is `{}`, otherwise an object or an array. */
+export function parseJsonBody(text: string): unknown {
+  const first = /\S/.exec(text);
+  if (!first) return {};
+  if (first[0] !== '{' && first[0] !== '[') {
+    throw new AppError(
+      'MALFORMED_JSON',
+      `Malformed JSON in request body: expected an object or an array, found "${first[0]}" at position ${first.index}`,
+    );
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new AppError('MALFORMED_JSON', `Malformed JSON in request body: ${(err as Error).message}`);
+  }
+}
+
+/** The headers helmet sets on every answer, as configured in app.setup.ts (it sets no per-request values). */
+function helmetHeaders(): Headers {
+  const headers: Headers = [];
+  const middleware = helmet(HELMET_OPTIONS);
+  const res = {
+    setHeader: (name: string, value: string | number) => void headers.push([name, String(value)]),
+    removeHeader: () => undefined,
+  };
+  middleware({} as IncomingMessage, res as unknown as ServerResponse, () => undefined);
+  return headers;
+}
