@@ -15,6 +15,33 @@ export interface RecordedEvent {
   data: Record<string, unknown>;
 }
 
+/** An outbox row, fixed at the moment the event happened (see `toRow`). */
+export interface OutboxRow {
+  id: string;
+  createdAt: Date;
+  type: WebhookEventType;
+  userId: string;
+  modelId: string | null;
+  payload: { type: WebhookEventType; timestamp: string; data: Record<string, unknown> };
+}
+
+/** The columns of a raw multi-row INSERT into the outbox, in `outboxValues` order. */
+export const OUTBOX_INSERT_COLUMNS = 'webhook_events (id, created_at, type, user_id, model_id, payload)';
+
+/** One row's `($n, ...)` group for OUTBOX_INSERT_COLUMNS, its values appended to `values`. */
+export function outboxValues(row: OutboxRow, values: unknown[]): string {
+  const n = values.length;
+  values.push(
+    row.id,
+    row.createdAt.toISOString(),
+    row.type,
+    row.userId,
+    row.modelId,
+    JSON.stringify(row.payload),
+  );
+  return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb)`;
+}
+
 /**
  * Records webhook events in the outbox. Call `record(em, ...)` with the transactional EntityManager of the change
  * that causes the event: the row commits (or rolls back) with that change, needs only Postgres, and the relay
@@ -42,19 +69,38 @@ export class WebhookEventsService implements OnModuleInit {
   private pending = 0;
 
   async record(em: EntityManager, event: RecordedEvent): Promise<string> {
-    const id = randomUUID();
+    const row = this.toRow(event);
+    await em.insert(WebhookEvent, { ...row, relayedAt: null });
+    if (em.isInTransaction()) this.pending += 1;
+    else setImmediate(() => this.signal.ring());
+    return row.id;
+  }
+
+  /**
+   * The outbox row of an event, for a writer that inserts it itself in the statement that makes the change (the
+   * predictions group commit, with `outboxValues`); it calls `committed()` once that statement has committed.
+   */
+  toRow(event: RecordedEvent): OutboxRow {
     const createdAt = new Date();
-    await em.insert(WebhookEvent, {
-      id,
+    return {
+      id: randomUUID(),
       createdAt,
       type: event.type,
       userId: event.userId,
       modelId: event.modelId ?? null,
       payload: { type: event.type, timestamp: createdAt.toISOString(), data: event.data },
-      relayedAt: null,
-    });
-    if (em.isInTransaction()) this.pending += 1;
-    else setImmediate(() => this.signal.ring());
-    return id;
+    };
   }
+
+  /** Outbox rows written with `toRow` have committed: wake the relay (coalesced per event-loop turn). */
+  committed(): void {
+    if (this.ringScheduled) return;
+    this.ringScheduled = true;
+    setImmediate(() => {
+      this.ringScheduled = false;
+      this.signal.ring();
+    });
+  }
+
+  private ringScheduled = false;
 }

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Prediction } from './prediction.entity';
 import { GROUP_COMMIT_MAX_ROWS, PredictionWriter } from './prediction-writer';
 
-type Item = { prediction: Prediction; alongside?: (tx: EntityManager) => Promise<void> };
+type Item = { prediction: Prediction; extra?: (tx: EntityManager) => Promise<void> };
 
 /** The repository's group-commit insert, faked: records each batch, can hold or fail it. */
 class FakeRepository {
@@ -17,7 +17,7 @@ class FakeRepository {
     if (this.hold) await new Promise<void>((resolve) => this.gates.push(resolve));
     if (items.some((i) => this.failing.has(i.prediction.id)))
       throw new Error('insert or update violates a foreign key');
-    for (const item of items) await item.alongside?.(this.tx);
+    for (const item of items) await item.extra?.(this.tx);
   }
 
   /** Lets the oldest held batch commit. */
@@ -32,7 +32,9 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 function setup() {
   const repo = new FakeRepository();
-  const writer = new PredictionWriter((items) => repo.insertBatch(items));
+  const writer = new PredictionWriter<(tx: EntityManager) => Promise<void>>((items) =>
+    repo.insertBatch(items),
+  );
   return { repo, writer };
 }
 

@@ -1,15 +1,15 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Prediction } from './prediction.entity';
 
-/** Extra writes that must commit with a prediction row (the webhooks outbox), given the batch's transaction. */
-export type Alongside = (tx: EntityManager) => Promise<void>;
-
-/** Writes a batch in one transaction: the rows, then each one's `alongside` writes (PredictionsRepository). */
-export type CommitBatch = (items: Array<{ prediction: Prediction; alongside?: Alongside }>) => Promise<void>;
-
-interface PendingInsert {
+/** One row of a batch, with what must commit with it (`extra`: its webhooks outbox row). */
+export interface BatchItem<E> {
   prediction: Prediction;
-  alongside?: Alongside;
+  extra?: E;
+}
+
+/** Writes a batch atomically: the rows and each one's `extra` (PredictionsRepository.insertBatch). */
+export type CommitBatch<E> = (items: Array<BatchItem<E>>) => Promise<void>;
+
+interface PendingInsert<E> extends BatchItem<E> {
   /** Rough size of the row's JSON, to keep one batch's statement to a few megabytes. */
   bytes: number;
   resolve: () => void;
@@ -21,26 +21,26 @@ export const GROUP_COMMIT_MAX_ROWS = 500;
 export const GROUP_COMMIT_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
- * Group commit for new prediction rows. Concurrent inserts share one transaction: a multi-row INSERT, each row's
- * `alongside` writes (its webhook outbox row), one COMMIT. The batch is flushed on the next event-loop turn when
+ * Group commit for new prediction rows. Concurrent inserts share one atomic write: the rows and each row's
+ * `extra` (its webhook outbox row) in one statement. The batch is flushed on the next event-loop turn when
  * no batch is in flight; while one is, new rows wait and form the next batch, so the batch size follows the load
  * (1 row when idle, many under load) without a timer. Each caller's promise settles only once its own row is
  * committed. If a batch fails, its rows are retried one transaction each, so that one bad row (say, its model
  * was deleted meanwhile) fails only its own request.
  */
-export class PredictionWriter {
-  private queue: PendingInsert[] = [];
+export class PredictionWriter<E = never> {
+  private queue: Array<PendingInsert<E>> = [];
   private inFlight = false;
   private scheduled = false;
 
-  constructor(private readonly commit: CommitBatch) {}
+  constructor(private readonly commit: CommitBatch<E>) {}
 
-  /** Resolves once the row (and its `alongside` writes) is durable. */
-  insert(prediction: Prediction, alongside?: Alongside): Promise<void> {
+  /** Resolves once the row (and its `extra`) is durable. */
+  insert(prediction: Prediction, extra?: E): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({
         prediction,
-        alongside,
+        extra,
         bytes: approximateBytes(prediction.inputData) + approximateBytes(prediction.outputData),
         resolve,
         reject,
@@ -63,7 +63,7 @@ export class PredictionWriter {
     });
   }
 
-  private takeBatch(): PendingInsert[] {
+  private takeBatch(): Array<PendingInsert<E>> {
     let bytes = 0;
     let count = 0;
     while (count < this.queue.length && count < GROUP_COMMIT_MAX_ROWS) {

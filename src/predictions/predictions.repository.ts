@@ -1,14 +1,24 @@
-import {
-  EntityManager,
-  EntityName,
-  EntityRepository,
-  FilterQuery,
-  RequiredEntityData,
-} from '@mikro-orm/postgresql';
+import { EntityRepository, FilterQuery } from '@mikro-orm/postgresql';
 import { keysetWhere, Page, PageQuery, toPage } from '../common/pagination';
 import type { PredictionStatus } from './prediction.entity';
 import { Prediction } from './prediction.entity';
-import { PredictionWriter } from './prediction-writer';
+import { WebhookEvent } from '../events/webhook-event.entity';
+import { OUTBOX_INSERT_COLUMNS, OutboxRow, outboxValues } from '../events/webhook-events.service';
+import { BatchItem, PredictionWriter } from './prediction-writer';
+
+/** The part of a pooled `pg` client used here. */
+interface PgClient {
+  query(config: { text: string; values: unknown[] }): Promise<unknown>;
+}
+
+/** The part of knex's client that hands out pooled connections. */
+interface KnexPool {
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<unknown>;
+}
+
+const PREDICTION_COLUMNS =
+  'id, model_id, user_id, input_data, output_data, inference_time_ms, status, error_message, created_at';
 
 export interface PredictionFilter {
   userId?: string;
@@ -22,26 +32,20 @@ export interface PredictionFilter {
 
 export class PredictionsRepository extends EntityRepository<Prediction> {
   /** Group commit of new rows (one per process: the repository provider is a singleton). */
-  private readonly groupCommit = new PredictionWriter((items) => this.insertBatch(items));
+  private readonly groupCommit = new PredictionWriter<OutboxRow>((items) => this.insertBatch(items));
 
   /**
    * The one place a prediction is written: `insert` stores a new one (any status), `complete` moves a queued
-   * one from pending to its outcome (and only if it is still pending). Each write runs in a transaction on an
-   * explicit handle `tx`, so that rows other modules add for the same event (the webhooks outbox:
-   * `prediction.success` / `prediction.failed`) commit or roll back with it; concurrent inserts share one
-   * transaction (group commit, see PredictionWriter) and each resolves once it is committed. `prediction.model` is the loaded
-   * model (its owner is `prediction.model.user.id`) — nothing here loads it again. Returns false when
-   * `complete` found the row no longer pending (already run, or deleted with its model).
+   * one from pending to its outcome (and only if it is still pending). `event` is the outbox row of the
+   * `prediction.success` / `prediction.failed` event (WebhookEventsService.toRow): it commits or rolls back with
+   * the prediction. Concurrent inserts share one statement (group commit, see PredictionWriter) and each resolves
+   * once it is committed. `prediction.model` is the loaded model — nothing here loads it again. Returns false
+   * when `complete` found the row no longer pending (already run, or deleted with its model).
    */
-  async write(
-    prediction: Prediction,
-    kind: 'insert' | 'complete',
-    /** Extra writes in the same transaction, once the prediction row is written (the webhooks outbox). */
-    alongside?: (tx: EntityManager) => Promise<void>,
-  ): Promise<boolean> {
+  async write(prediction: Prediction, kind: 'insert' | 'complete', event?: OutboxRow): Promise<boolean> {
     if (kind === 'insert') {
-      // Answered only once the batch holding this row (and its alongside writes) has committed.
-      await this.groupCommit.insert(prediction, alongside);
+      // Answered only once the statement holding this row (and its outbox row) has committed.
+      await this.groupCommit.insert(prediction, event);
       return true;
     }
     return this.getEntityManager().transactional(async (tx) => {
@@ -55,7 +59,7 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
           errorMessage: prediction.errorMessage,
         },
       );
-      if (updated > 0) await alongside?.(tx);
+      if (updated > 0 && event) await tx.insert(WebhookEvent, { ...event, relayedAt: null });
       return updated > 0;
     });
   }
@@ -69,39 +73,58 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
   }
 
   /**
-   * Group commit (see PredictionWriter): new predictions inserted with one multi-row INSERT, then each one's
-   * `alongside` writes (its webhook outbox row), all in one transaction on a fresh fork (no unit of work).
+   * Group commit (see PredictionWriter): the batch's predictions and their outbox rows in ONE statement — a
+   * multi-row INSERT into predictions in a CTE, then a multi-row INSERT into webhook_events — so it is atomic
+   * without BEGIN/COMMIT round trips, and costs one round trip however many rows it holds. Plain SQL: the rows
+   * are fully formed here, and the ORM's unit of work, entity mapping and query builder would cost more than the
+   * database does per row.
    */
-  async insertBatch(
-    items: Array<{ prediction: Prediction; alongside?: (tx: EntityManager) => Promise<void> }>,
-  ): Promise<void> {
-    await this.getEntityManager()
-      .fork()
-      .transactional(async (tx) => {
-        await tx.insertMany(
-          Prediction,
-          items.map(({ prediction }) => ({
-            id: prediction.id,
-            model: prediction.model.id,
-            user: prediction.user.id,
-            inputData: prediction.inputData,
-            outputData: prediction.outputData,
-            inferenceTimeMs: prediction.inferenceTimeMs,
-            status: prediction.status,
-            errorMessage: prediction.errorMessage,
-            createdAt: prediction.createdAt,
-          })),
-        );
-        if (items.length === 1) {
-          await items[0].alongside?.(tx);
-          return;
-        }
-        // Each row's alongside writes (its outbox row) are gathered and inserted with one multi-row INSERT per
-        // entity, still in this transaction; see deferInserts.
-        const deferred = deferInserts(tx);
-        for (const { alongside } of items) await alongside?.(deferred.em);
-        await deferred.flush();
-      });
+  async insertBatch(items: Array<BatchItem<OutboxRow>>): Promise<void> {
+    const values: unknown[] = [];
+    const rows: string[] = [];
+    const events: string[] = [];
+    for (const { prediction: p } of items) {
+      const n = values.length;
+      values.push(
+        p.id,
+        p.model.id,
+        p.user.id,
+        JSON.stringify(p.inputData),
+        p.outputData === null || p.outputData === undefined ? null : JSON.stringify(p.outputData),
+        p.inferenceTimeMs,
+        p.status,
+        p.errorMessage,
+        p.createdAt.toISOString(),
+      );
+      rows.push(
+        `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}::jsonb, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9})`,
+      );
+    }
+    for (const { extra } of items) if (extra) events.push(outboxValues(extra, values));
+    const insertPredictions = `insert into predictions (${PREDICTION_COLUMNS}) values ${rows.join(', ')}`;
+    const text =
+      events.length === 0
+        ? insertPredictions
+        : `with written as (${insertPredictions}) insert into ${OUTBOX_INSERT_COLUMNS} values ${events.join(', ')}`;
+    await this.runOnPool(text, values);
+  }
+
+  /**
+   * One parameterised statement on a pooled connection, straight through the pg driver: MikroORM's `execute`
+   * inlines every value into the SQL text (escaping each in JavaScript), which for a batch of rows costs more
+   * than the insert. Errors are mapped to MikroORM's exceptions, as its own calls would be.
+   */
+  private async runOnPool(text: string, values: unknown[]): Promise<void> {
+    const em = this.getEntityManager();
+    const pool = em.getConnection().getKnex().client as KnexPool;
+    const client = (await pool.acquireConnection()) as PgClient;
+    try {
+      await client.query({ text, values });
+    } catch (err) {
+      throw em.getDriver().convertException(err as Error);
+    } finally {
+      await pool.releaseConnection(client);
+    }
   }
 
   /** A prediction the viewer made, or one on a model the viewer owns; any prediction for an admin. */
@@ -128,36 +151,4 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
     );
     return toPage(rows, page.limit);
   }
-}
-
-/**
- * A view of `tx` whose `insert(entityName, data)` only records the row; `flush()` then writes the recorded rows
- * with one `insertMany` per entity. Everything else goes straight to `tx`. The alongside writers of a batch only
- * insert (the outbox); one that needed to read its own row back would have to run on `tx` itself.
- */
-function deferInserts(tx: EntityManager): { em: EntityManager; flush: () => Promise<void> } {
-  const rows = new Map<EntityName<object>, Array<RequiredEntityData<object>>>();
-  const insert = async (
-    entityName: EntityName<object>,
-    data?: RequiredEntityData<object>,
-  ): Promise<unknown> => {
-    if (data === undefined) return tx.insert(entityName as never);
-    let list = rows.get(entityName);
-    if (!list) rows.set(entityName, (list = []));
-    list.push(data);
-    return (data as { id?: unknown }).id;
-  };
-  const em = new Proxy(tx, {
-    get(target, prop) {
-      if (prop === 'insert') return insert;
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  return {
-    em,
-    flush: async () => {
-      for (const [entityName, list] of rows) await tx.insertMany(entityName, list);
-    },
-  };
 }

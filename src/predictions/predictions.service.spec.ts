@@ -51,30 +51,27 @@ function setup(options: { maxElements?: number } = {}) {
   const pending: { prediction: Prediction | null } = { prediction: null };
   const repo = Object.assign(Object.create(EntityRepository.prototype) as object, {
     getEntityManager: () => fakeEm,
-    write: jest.fn(
-      async (p: Prediction, kind: 'insert' | 'complete', alongside?: (tx: unknown) => Promise<void>) => {
-        writes.push({
-          kind,
-          status: p.status,
-          output: p.outputData,
-          inferenceTimeMs: p.inferenceTimeMs,
-          errorMessage: p.errorMessage,
-          input: p.inputData,
-        });
-        await alongside?.(fakeEm);
-        return true;
-      },
-    ),
+    write: jest.fn((p: Prediction, kind: 'insert' | 'complete', event?: { type: string; userId: string }) => {
+      writes.push({
+        kind,
+        status: p.status,
+        output: p.outputData,
+        inferenceTimeMs: p.inferenceTimeMs,
+        errorMessage: p.errorMessage,
+        input: p.inputData,
+      });
+      // The outbox row handed over with the prediction is what the webhooks hear.
+      if (event) events.push({ type: event.type, userId: event.userId });
+      return Promise.resolve(true);
+    }),
     findPending: jest.fn(() => Promise.resolve(pending.prediction)),
   }) as unknown as PredictionsRepository;
   const engine = { predict: jest.fn(), inspect: jest.fn(), evict: jest.fn(), stats: jest.fn() };
   const storage = { absolutePath: (p: string) => `/store/${p}` } as unknown as StorageService;
   const queue = { enqueue: jest.fn(() => Promise.resolve()) };
   const webhookEvents = {
-    record: jest.fn((_tx: unknown, e: { type: string; userId: string }) => {
-      events.push({ type: e.type, userId: e.userId });
-      return Promise.resolve('event-1');
-    }),
+    toRow: (e: { type: string; userId: string }) => ({ ...e, id: 'event-1' }),
+    committed: jest.fn(),
   };
   const config = {
     get: () => ({ jsonBodyBytes: 1024, uploadBytes: 1024, inputElements: options.maxElements ?? 100 }),

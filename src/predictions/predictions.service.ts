@@ -1,11 +1,11 @@
-import { CreateRequestContext, type EntityManager } from '@mikro-orm/core';
+import { CreateRequestContext } from '@mikro-orm/core';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
 import { mapPage, Page, toPageQuery } from '../common/pagination';
 import type { AppConfig } from '../config/app.config';
-import { WebhookEventsService } from '../events/webhook-events.service';
+import { RecordedEvent, WebhookEventsService } from '../events/webhook-events.service';
 import { INFERENCE_PROVIDER, InferenceProvider, LoadableModel } from '../inference/inference.types';
 import { MetricsService } from '../metrics/metrics.service';
 import type { ModelAccess } from '../model-shares/model-access.service';
@@ -100,25 +100,25 @@ export class PredictionsService {
         prediction.inputData = withoutNul(input);
       }
       this.fail(prediction, describeFailure(err).message);
-      await this.predictions.write(prediction, 'insert', this.announce(prediction));
+      await this.record(prediction, 'insert');
       throw err;
     }
 
     if (options.respondAsync) {
-      await this.predictions.write(prediction, 'insert');
+      await this.record(prediction, 'insert');
       try {
         await this.queue.enqueue(prediction.id);
       } catch (err) {
         this.logger.error({ err, predictionId: prediction.id }, 'Could not queue a prediction');
         this.fail(prediction, 'the prediction could not be queued');
-        await this.predictions.write(prediction, 'complete', this.announce(prediction));
+        await this.record(prediction, 'complete');
         throw new AppError('DEPENDENCY_UNAVAILABLE', 'The prediction queue is unavailable; try again later');
       }
       return outcome();
     }
 
     const error = await this.infer(model, prediction, namedInput);
-    await this.predictions.write(prediction, 'insert', this.announce(prediction));
+    await this.record(prediction, 'insert');
     if (error !== null) throw error;
     return outcome();
   }
@@ -142,7 +142,7 @@ export class PredictionsService {
       prediction.status = 'success';
       await this.infer(model, prediction, prediction.inputData);
     }
-    await this.predictions.write(prediction, 'complete', this.announce(prediction));
+    await this.record(prediction, 'complete');
   }
 
   /** Own predictions, or one made on a model the caller owns (admins: any); else 404. */
@@ -213,26 +213,37 @@ export class PredictionsService {
     }
   }
 
-  /** The prediction.success / prediction.failed event, recorded in the transaction that writes the outcome. */
-  private announce(prediction: Prediction): (tx: EntityManager) => Promise<void> {
-    return async (tx) => {
-      if (prediction.status !== 'success' && prediction.status !== 'failed') return;
-      await this.events.record(tx, {
-        type: prediction.status === 'success' ? 'prediction.success' : 'prediction.failed',
-        userId: prediction.model.user.id,
+  /**
+   * Writes the outcome with its prediction.success / prediction.failed outbox row (both commit or neither), then
+   * counts it in the metrics and wakes the webhook relay.
+   */
+  private async record(prediction: Prediction, kind: 'insert' | 'complete'): Promise<void> {
+    const settled = prediction.status === 'success' || prediction.status === 'failed';
+    const written = await this.predictions.write(
+      prediction,
+      kind,
+      settled ? this.events.toRow(this.outcomeEvent(prediction)) : undefined,
+    );
+    if (!settled || !written) return;
+    this.events.committed();
+    this.metrics?.observePrediction(prediction.model.id, prediction.status, prediction.inferenceTimeMs);
+  }
+
+  private outcomeEvent(prediction: Prediction): RecordedEvent {
+    return {
+      type: prediction.status === 'success' ? 'prediction.success' : 'prediction.failed',
+      userId: prediction.model.user.id,
+      modelId: prediction.model.id,
+      data: {
+        predictionId: prediction.id,
         modelId: prediction.model.id,
-        data: {
-          predictionId: prediction.id,
-          modelId: prediction.model.id,
-          userId: prediction.user.id,
-          status: prediction.status,
-          ...(prediction.status === 'success'
-            ? { output: prediction.outputData, inferenceTimeMs: prediction.inferenceTimeMs }
-            : { errorMessage: prediction.errorMessage }),
-          createdAt: prediction.createdAt,
-        },
-      });
-      this.metrics?.observePrediction(prediction.model.id, prediction.status, prediction.inferenceTimeMs);
+        userId: prediction.user.id,
+        status: prediction.status,
+        ...(prediction.status === 'success'
+          ? { output: prediction.outputData, inferenceTimeMs: prediction.inferenceTimeMs }
+          : { errorMessage: prediction.errorMessage }),
+        createdAt: prediction.createdAt,
+      },
     };
   }
 

@@ -1,7 +1,6 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import Redis from 'ioredis';
-import { AppError } from '../common/app-error';
 import type { AppConfig } from '../config/app.config';
 
 export const REDIS = Symbol('REDIS');
@@ -37,9 +36,17 @@ export class AccessEpoch {
     this.key = keys.key('access', 'epoch');
   }
 
-  /** The current epoch, or null when Redis cannot be asked (the caller then bypasses its cache). */
+  /**
+   * The current epoch, or null when Redis cannot be asked (the caller then bypasses its cache). A change that
+   * could not be announced while Redis was down is announced first (see `announceChange`).
+   */
   async current(): Promise<string | null> {
     try {
+      if (this.unannounced) {
+        const epoch = String(await this.redis.incr(this.key));
+        this.unannounced = false;
+        return epoch;
+      }
       return (await this.redis.get(this.key)) ?? '0';
     } catch {
       return null;
@@ -52,20 +59,24 @@ export class AccessEpoch {
   }
 
   /**
-   * `bump` after a committed change that narrows access. When Redis cannot be told, the change stands but the
-   * request answers 503 so the client retries (every such change is idempotent to repeat).
+   * `bump` after a committed change that narrows access to models (a model changed or deleted, a share changed,
+   * a user's flags changed). While Redis is unreachable no instance can read the epoch, so none serves from its
+   * cache; the change stands, and the bump is made by this instance's
+   * next successful epoch read. Entries of other instances also expire after their TTL (30 s) in any case.
    */
   async announceChange(what: string): Promise<void> {
     try {
       await this.bump();
     } catch (err) {
-      this.logger.error({ err, what }, 'Could not announce an access change');
-      throw new AppError(
-        'DEPENDENCY_UNAVAILABLE',
-        'The change is saved, but other instances could not be told yet; retry the request',
+      this.unannounced = true;
+      this.logger.warn(
+        { err, what },
+        'Redis is unreachable: the access change will be announced when it is back',
       );
     }
   }
+
+  private unannounced = false;
 }
 
 @Injectable()
@@ -88,6 +99,9 @@ class RedisCloser implements OnApplicationShutdown {
           maxRetriesPerRequest: 1,
           connectTimeout: 2000,
           enableReadyCheck: true,
+          // Commands issued in the same event-loop turn (the access epoch and throttle of concurrent
+          // predictions) go out in one write and come back in one read instead of a syscall pair each.
+          enableAutoPipelining: true,
         }),
     },
     RedisKeys,

@@ -110,23 +110,25 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       const rows = await this.deliveries.claimUnqueued(BATCH);
       const queued: string[] = [];
       try {
-        for (const row of rows) {
-          await withTimeout(
-            this.queue.add(
-              DELIVER_JOB,
-              { deliveryId: row.id },
-              {
+        // One MULTI for the whole batch instead of a round trip per job. A job id Bull already holds is a no-op,
+        // so a batch that fails half-way is simply queued again on the next run.
+        await withTimeout(
+          this.queue.addBulk(
+            rows.map((row) => ({
+              name: DELIVER_JOB,
+              data: { deliveryId: row.id },
+              opts: {
                 jobId: row.id,
                 attempts: row.max_attempts,
                 backoff: { type: 'webhook' },
                 removeOnComplete: 1000,
                 removeOnFail: 1000,
               },
-            ),
-            ENQUEUE_TIMEOUT_MS,
-          );
-          queued.push(row.id);
-        }
+            })),
+          ),
+          ENQUEUE_TIMEOUT_MS,
+        );
+        queued.push(...rows.map((row) => row.id));
       } catch (error) {
         this.logger.warn(`Could not queue webhook deliveries (will retry): ${String(error)}`);
       }
