@@ -115,6 +115,16 @@ export class ApiKeysService {
     return this.resolve(rawKey, true, epoch);
   }
 
+  /**
+   * The id of the key as last cached, without any check (a malformed or unknown key gives undefined): lets the
+   * fast path count the request against the key's throttle while it reads the epoch, in one Redis round trip.
+   * `authenticateSnapshot` still decides whether the key is valid.
+   */
+  peekKeyId(rawKey: string): string | undefined {
+    if (!isWellFormedApiKey(rawKey)) return undefined;
+    return this.cache.peek(hashApiKey(rawKey))?.keyId;
+  }
+
   private async resolve(rawKey: string, snapshot: boolean, epoch: string | null): Promise<AuthContext> {
     if (!isWellFormedApiKey(rawKey)) throw invalidKey();
     const keyHash = hashApiKey(rawKey);

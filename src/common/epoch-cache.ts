@@ -36,6 +36,14 @@ export class EpochCache<T> {
     return entry.value;
   }
 
+  /**
+   * The entry for `key` whatever its epoch or age, without refreshing it: only for work that may start before
+   * the epoch is known and is checked against a proper `get` afterwards.
+   */
+  peek(key: string): T | undefined {
+    return this.entries.get(key)?.value;
+  }
+
   set(key: string, value: T, epoch: string, nowMs: number): void {
     this.observe(epoch);
     if (epoch !== this.lastEpoch) return;

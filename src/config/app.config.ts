@@ -77,6 +77,8 @@ export interface AppConfig {
     disableAfterFailures: number;
     /** How often the outbox relay polls (it is also nudged right after each commit). */
     relayIntervalMs: number;
+    /** After a nudge, the relay waits this long so the events of concurrent commits go in one batch. */
+    relayDebounceMs: number;
     /** Jobs one process delivers at once. */
     deliveryConcurrency: number;
   };
@@ -300,6 +302,7 @@ export function loadConfig(overrides: Env = {}): AppConfig {
       retryAfterMaxMs: r.int('WEBHOOKS_RETRY_AFTER_MAX_MS', 3_600_000, 0, 86_400_000),
       disableAfterFailures: r.int('WEBHOOKS_DISABLE_AFTER_FAILURES', 20, 1, 10_000),
       relayIntervalMs: r.int('WEBHOOKS_RELAY_INTERVAL_MS', 250, 10, 60_000),
+      relayDebounceMs: r.int('WEBHOOKS_RELAY_DEBOUNCE_MS', 10, 0, 10_000),
       deliveryConcurrency: r.int('WEBHOOKS_DELIVERY_CONCURRENCY', 10, 1, 1000),
     },
     metrics: {

@@ -21,6 +21,7 @@ import { ModelAccessService } from '../model-shares/model-access.service';
 import { AccessEpoch } from '../redis/redis.module';
 import { PredictionThrottle } from '../throttle/prediction-throttle';
 import { UsersService } from '../users/users.service';
+import { stringifyWithInput } from './input-json';
 import { parseCreatePredictionBody } from './prediction-body';
 import { prefersRespondAsync } from './prediction-input';
 import { predictionOutcomeHeaders } from './prediction-response';
@@ -151,6 +152,12 @@ export class PredictionFastPath {
     const credential = extractCredential(req);
     if (!credential)
       throw new AppError('UNAUTHENTICATED', 'Authentication required: a Bearer token or X-API-Key');
+    // A key this process has seen: its throttle is counted while the epoch is read (one Redis round trip for
+    // both). The key is still authenticated under that epoch before anything else happens.
+    const knownKeyId =
+      credential.kind === 'apiKey' ? this.deps.apiKeys.peekKeyId(credential.value) : undefined;
+    const early =
+      knownKeyId === undefined ? undefined : settle(this.deps.throttle.hitTracker(`key:${knownKeyId}`));
     const epoch = await this.deps.epoch.current();
     const auth: AuthContext =
       credential.kind === 'apiKey'
@@ -158,7 +165,10 @@ export class PredictionFastPath {
         : await RequestContext.create(this.deps.orm.em, () =>
             authenticateAccessToken(this.deps.tokens, this.deps.users, credential.value),
           );
-    const rateHeaders = await this.deps.throttle.hit(auth);
+    const rateHeaders =
+      early !== undefined && auth.apiKey?.id === knownKeyId
+        ? await unsettle(early)
+        : await this.deps.throttle.hit(auth);
     let access;
     try {
       access = await this.deps.access.requireCached(auth, modelId, 'use', epoch);
@@ -224,7 +234,10 @@ export class PredictionFastPath {
     payload: unknown,
   ): void {
     if (res.headersSent || res.destroyed) return;
-    const body = JSON.stringify(payload);
+    const body =
+      payload !== null && typeof payload === 'object' && 'input' in payload
+        ? stringifyWithInput(payload)
+        : JSON.stringify(payload);
     res.statusCode = status;
     res.setHeader('X-Request-Id', requestId);
     for (const [name, value] of this.deps.staticHeaders) res.setHeader(name, value);
@@ -258,6 +271,22 @@ export class PredictionFastPath {
     this.send(res, requestId, mapped.status, headers, body);
     if (!req.complete) res.once('finish', () => req.destroy());
   }
+}
+
+type Settled<T> = Promise<{ ok: true; value: T } | { ok: false; error: unknown }>;
+
+/** A promise that never rejects (so it can wait unobserved while other work may throw first). */
+function settle<T>(promise: Promise<T>): Settled<T> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+async function unsettle<T>(settled: Settled<T>): Promise<T> {
+  const result = await settled;
+  if (result.ok) return result.value;
+  throw result.error;
 }
 
 /** Throttle headers go on errors too, as the guard sets them before the handler runs. */

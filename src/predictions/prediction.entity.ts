@@ -26,16 +26,15 @@ export class Prediction {
   @PrimaryKey({ type: 'uuid', defaultRaw: 'gen_random_uuid()' })
   id: string = randomUUID();
 
-  /** Predictions go with their model. */
-  @ManyToOne(() => Model, {
-    fieldName: 'model_id',
-    deleteRule: 'cascade',
-    index: 'predictions_model_id_index',
-  })
+  /**
+   * Predictions go with their model. No single-column index: the (model_id, created_at, id) keyset index leads
+   * with it and serves every lookup by model (and the cascade), so a second one would only slow inserts.
+   */
+  @ManyToOne(() => Model, { fieldName: 'model_id', deleteRule: 'cascade', index: false })
   model!: Model;
 
-  /** And with the user who made them. */
-  @ManyToOne(() => User, { fieldName: 'user_id', deleteRule: 'cascade', index: 'predictions_user_id_index' })
+  /** And with the user who made them (indexed by the leading column of (user_id, created_at, id)). */
+  @ManyToOne(() => User, { fieldName: 'user_id', deleteRule: 'cascade', index: false })
   user!: User;
 
   @Property({ type: 'jsonb' })

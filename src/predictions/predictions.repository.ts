@@ -4,6 +4,7 @@ import type { PredictionStatus } from './prediction.entity';
 import { Prediction } from './prediction.entity';
 import { WebhookEvent } from '../events/webhook-event.entity';
 import { OUTBOX_INSERT_COLUMNS, OutboxRow, outboxValues } from '../events/webhook-events.service';
+import { inputJson } from './input-json';
 import { BatchItem, PredictionWriter } from './prediction-writer';
 
 /** The part of a pooled `pg` client used here. */
@@ -89,7 +90,7 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
         p.id,
         p.model.id,
         p.user.id,
-        JSON.stringify(p.inputData),
+        inputJson(p.inputData),
         p.outputData === null || p.outputData === undefined ? null : JSON.stringify(p.outputData),
         p.inferenceTimeMs,
         p.status,

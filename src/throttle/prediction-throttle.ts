@@ -39,8 +39,13 @@ export class PredictionThrottle {
 
   /** Counts one prediction; returns the headers to answer with, or throws RATE_LIMITED (429). */
   async hit(auth: AuthContext): Promise<Array<[string, string]>> {
+    return this.hitTracker(callerTracker(auth, undefined));
+  }
+
+  /** `hit` for a tracker known before authentication completes (`key:<id>`, see callerTracker). */
+  async hitTracker(tracker: string): Promise<Array<[string, string]>> {
     const record = await this.storage.increment(
-      throttleKey('predictions', callerTracker(auth, undefined)),
+      throttleKey('predictions', tracker),
       THROTTLE_WINDOW_MS,
       this.limit,
       THROTTLE_WINDOW_MS,

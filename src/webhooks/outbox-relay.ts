@@ -30,6 +30,7 @@ export interface DeliverJobData {
 export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OutboxRelay.name);
   private timer?: NodeJS.Timeout;
+  private soon?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private running: Promise<void> | null = null;
   private again = false;
@@ -45,18 +46,32 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    const interval = this.config.get('webhooks', { infer: true }).relayIntervalMs;
-    this.timer = setInterval(() => this.kick(), interval);
+    const { relayIntervalMs, relayDebounceMs } = this.config.get('webhooks', { infer: true });
+    this.timer = setInterval(() => this.kick(), relayIntervalMs);
     this.timer.unref();
-    this.unsubscribe = this.signal.subscribe(() => this.kick());
+    this.unsubscribe = this.signal.subscribe(() => this.kickSoon(relayDebounceMs));
     this.kick();
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.soon);
     this.unsubscribe?.();
     await this.running;
+  }
+
+  /**
+   * A commit rang the doorbell: run in `delayMs`, so that the events of every commit made meanwhile (one per
+   * prediction under load) are relayed and queued as one batch rather than a run of their own each.
+   */
+  private kickSoon(delayMs: number): void {
+    if (delayMs <= 0) return this.kick();
+    if (this.soon || this.stopped) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.kick();
+    }, delayMs);
   }
 
   /** Runs the relay now, or once more right after the current run. */

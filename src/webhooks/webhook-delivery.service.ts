@@ -177,11 +177,10 @@ export class WebhookDeliveryService {
     delivery.responseBody = result.body;
     delivery.durationMs = result.durationMs;
     delivery.error = result.error ?? (isSuccess(result) ? null : `HTTP ${result.status}`);
-    await this.webhooks.recordAttempt(webhook.id, delivery.attempts > 1);
+    await this.webhooks.recordAttempt(webhook.id, delivery.attempts > 1, isSuccess(result));
     let retry: RetryDeliveryError | null = null;
     if (isSuccess(result)) {
       this.finish(delivery, 'success');
-      await this.webhooks.recordSuccess(webhook.id);
     } else if (result.status === 410) {
       this.finish(delivery, 'failed');
       await this.webhooks.disable(webhook.id, 'The endpoint answered 410 Gone');

@@ -16,16 +16,17 @@ export class WebhooksRepository extends EntityRepository<Webhook> {
     return toPage(rows, page.limit);
   }
 
-  /** One attempt was made: stamp last_triggered_at and count a retry when it was not the first attempt. */
-  async recordAttempt(id: string, isRetry: boolean): Promise<void> {
+  /**
+   * One attempt was made: stamp last_triggered_at, count a retry when it was not the first attempt, and when it
+   * succeeded reset the run of failed events — one statement per attempt.
+   */
+  async recordAttempt(id: string, isRetry: boolean, succeeded: boolean): Promise<void> {
     await this.getEntityManager().execute(
-      'update webhooks set last_triggered_at = now(), retry_count = retry_count + ? where id = ?',
-      [isRetry ? 1 : 0, id],
+      `update webhooks set last_triggered_at = now(), retry_count = retry_count + ?,
+         consecutive_failures = case when ? then 0 else consecutive_failures end
+       where id = ?`,
+      [isRetry ? 1 : 0, succeeded, id],
     );
-  }
-
-  async recordSuccess(id: string): Promise<void> {
-    await this.getEntityManager().execute('update webhooks set consecutive_failures = 0 where id = ?', [id]);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261126111706_initial_schema } from './Migration20261126111706_initial_schema';
 import { Migration20261126112620_webhook_delivery } from './Migration20261126112620_webhook_delivery';
+import { Migration20261126150000_prediction_write_path } from './Migration20261126150000_prediction_write_path';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same from ts-jest and compiled JS.
@@ -9,4 +10,8 @@ import { Migration20261126112620_webhook_delivery } from './Migration20261126112
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261126111706_initial_schema', class: Migration20261126111706_initial_schema },
   { name: 'Migration20261126112620_webhook_delivery', class: Migration20261126112620_webhook_delivery },
+  {
+    name: 'Migration20261126150000_prediction_write_path',
+    class: Migration20261126150000_prediction_write_path,
+  },
 ];
