@@ -137,10 +137,16 @@ export class PredictionFastPath {
         this.fail(req, res, requestId, err);
         return;
       }
-      this.predict(req, modelId, body).then(
-        ({ status, headers, payload }) => this.send(res, requestId, status, headers, payload),
-        (error: unknown) => this.fail(req, res, requestId, error),
-      );
+      this.predict(req, modelId, body)
+        .then(
+          ({ status, headers, payload }) => this.send(res, requestId, status, headers, payload),
+          (error: unknown) => this.fail(req, res, requestId, error),
+        )
+        .catch((error: unknown) => {
+          // Only answering itself failed (the socket is gone, or a header value was refused): drop the connection.
+          this.logger.error({ err: error, requestId }, 'Could not answer a prediction');
+          res.destroy();
+        });
     });
   }
 

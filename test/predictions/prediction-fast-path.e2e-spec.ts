@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import { loadModelFolder } from '../../src/inference/testing/model-cases';
 import {
   createTestApp,
@@ -36,7 +37,7 @@ describe('prediction fast path (e2e)', () => {
     t.http().post(`/api/v1/models/${modelId}/predictions`).set('X-API-Key', key).send(input);
 
   beforeAll(async () => {
-    a = await createTestApp({ env: { MAX_JSON_BODY_BYTES: '4096' } });
+    a = await createTestApp({ env: { MAX_JSON_BODY_BYTES: '4096' }, listen: true });
     b = await createTestApp({ sameStateAs: a, env: { MAX_JSON_BODY_BYTES: '4096' } });
     [owner, admin] = await Promise.all([registerUser(a, 'owner'), registerUser(a, 'admin')]);
     await makeAdmin(a, admin.id);
@@ -116,6 +117,35 @@ describe('prediction fast path (e2e)', () => {
       const extra = await raw(JSON.stringify({ ...input, extra: 1 }));
       expectErrorShape(extra.body, 400, 'VALIDATION_FAILED');
       expect(extra.body.message).toMatch(/extra/);
+    });
+
+    it('413 for a chunked body that grows past the limit, closing the connection rather than reading on', async () => {
+      const answer = await new Promise<{ status: number; body: string; connection?: string }>(
+        (resolve, reject) => {
+          const req = http.request(
+            `${a.baseUrl}/api/v1/models/${model.id}/predictions`,
+            {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${owner.accessToken}` },
+            },
+            (res) => {
+              let body = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => (body += chunk));
+              res.on('end', () =>
+                resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }),
+              );
+            },
+          );
+          req.on('error', (err) => reject(err));
+          req.write('{"input": [[');
+          for (let i = 0; i < 500; i++) req.write('1.5, 1.5, 1.5, 1.5, '); // ~10 KB, over the 4 KB limit
+          req.end('1]]}');
+        },
+      );
+      expect(answer.status).toBe(413);
+      expectErrorShape(JSON.parse(answer.body), 413, 'PAYLOAD_TOO_LARGE');
+      expect(answer.connection).toBe('close');
     });
 
     it('leaves other media types to Express, which refuses them in the error shape', async () => {
