@@ -79,6 +79,8 @@ export interface AppConfig {
     relayIntervalMs: number;
     /** After a nudge, the relay waits this long so the events of concurrent commits go in one batch. */
     relayDebounceMs: number;
+    /** The relay queues no more jobs while this many wait in Bull; the rest wait in Postgres. */
+    queueHighWater: number;
     /** Jobs one process delivers at once. */
     deliveryConcurrency: number;
   };
@@ -303,6 +305,7 @@ export function loadConfig(overrides: Env = {}): AppConfig {
       disableAfterFailures: r.int('WEBHOOKS_DISABLE_AFTER_FAILURES', 20, 1, 10_000),
       relayIntervalMs: r.int('WEBHOOKS_RELAY_INTERVAL_MS', 250, 10, 60_000),
       relayDebounceMs: r.int('WEBHOOKS_RELAY_DEBOUNCE_MS', 10, 0, 10_000),
+      queueHighWater: r.int('WEBHOOKS_QUEUE_HIGH_WATER', 10_000, 100, 10_000_000),
       deliveryConcurrency: r.int('WEBHOOKS_DELIVERY_CONCURRENCY', 10, 1, 1000),
     },
     metrics: {

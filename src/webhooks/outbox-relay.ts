@@ -117,12 +117,19 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     return this.orm.em.transactional(() => this.deliveries.fanOutEvents(BATCH));
   }
 
-  /** Stage 2. Skipped while the queue's Redis connection is not ready; the rows wait in Postgres. */
+  /**
+   * Stage 2. Skipped while the queue's Redis connection is not ready, and held back while
+   * WEBHOOKS_QUEUE_HIGH_WATER jobs already wait: a backlog (deliveries slower than events) then stays in
+   * Postgres, where it costs disk, instead of growing Redis' memory without bound.
+   */
   @CreateRequestContext()
   async enqueue(): Promise<number> {
     if (this.queue.client.status !== 'ready') return 0;
+    const highWater = this.config.get('webhooks', { infer: true }).queueHighWater;
+    const room = highWater - (await withTimeout(this.queue.getWaitingCount(), ENQUEUE_TIMEOUT_MS));
+    if (room <= 0) return 0;
     return this.orm.em.transactional(async () => {
-      const rows = await this.deliveries.claimUnqueued(BATCH);
+      const rows = await this.deliveries.claimUnqueued(Math.min(BATCH, room));
       const queued: string[] = [];
       try {
         // One MULTI for the whole batch instead of a round trip per job. A job id Bull already holds is a no-op,
