@@ -17,6 +17,3 @@ export class ApiKeyClock {
     return new Date();
   }
 }
-
-/** Revoking a key bumps the shared access epoch (see AccessEpoch), which empties every instance's key cache. */
-export { AccessEpoch as ApiKeyRevocations } from '../redis/redis.module';

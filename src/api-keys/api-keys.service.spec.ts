@@ -6,7 +6,7 @@ import type { UsersService } from '../users/users.service';
 import type { ApiKey } from './api-key.entity';
 import { ApiKeyCache } from './api-key-cache';
 import { generateApiKey, hashApiKey } from './api-key-format';
-import type { ApiKeyRevocations } from './api-key-providers';
+import type { AccessEpoch } from '../redis/redis.module';
 import type { ApiKeysRepository, NewApiKey } from './api-keys.repository';
 import { ApiKeysService, LAST_USED_RESOLUTION_MS, MAX_ACTIVE_API_KEYS } from './api-keys.service';
 
@@ -122,7 +122,7 @@ function setup() {
     generator,
     clock,
     new ApiKeyCache(),
-    revocations as unknown as ApiKeyRevocations,
+    revocations as unknown as AccessEpoch,
   );
   const user = makeUser();
   users.users.set(user.id, user);

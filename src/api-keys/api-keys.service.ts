@@ -3,12 +3,13 @@ import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
 import { mapPage, Page, PageQuery } from '../common/pagination';
 import { inRequestContext } from '../database/request-context';
+import { AccessEpoch } from '../redis/redis.module';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import type { ApiKey } from './api-key.entity';
 import { API_KEY_PREFIX, displayPrefix, hashApiKey, isWellFormedApiKey } from './api-key-format';
 import { ApiKeyCache, CachedApiKey, UserSnapshot } from './api-key-cache';
-import { ApiKeyClock, ApiKeyGenerator, ApiKeyRevocations } from './api-key-providers';
+import { ApiKeyClock, ApiKeyGenerator } from './api-key-providers';
 import { ApiKeysRepository } from './api-keys.repository';
 import {
   ApiKeyResponseDto,
@@ -25,6 +26,12 @@ export const MAX_ACTIVE_API_KEYS = 50;
 /** `last_used_at` is written at most this often per key. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
 
+/** A key as presented by a request: its hash (null when malformed) and the id it had when last cached. */
+export interface PresentedKey {
+  keyHash: string | null;
+  cachedKeyId?: string;
+}
+
 function invalidKey(): AppError {
   return new AppError('INVALID_API_KEY', 'Invalid, revoked or expired API key');
 }
@@ -39,7 +46,8 @@ export class ApiKeysService {
     private readonly generator: ApiKeyGenerator,
     private readonly clock: ApiKeyClock,
     private readonly cache: ApiKeyCache,
-    private readonly revocations: ApiKeyRevocations,
+    /** Revoking a key bumps it, which empties every instance's key cache. */
+    private readonly revocations: AccessEpoch,
   ) {}
 
   async create(auth: AuthContext, dto: CreateApiKeyDto): Promise<CreatedApiKeyResponseDto> {
@@ -100,8 +108,9 @@ export class ApiKeysService {
    * except a deactivated user.
    */
   async authenticate(rawKey: string): Promise<AuthContext> {
-    if (!isWellFormedApiKey(rawKey)) throw invalidKey();
-    return this.resolve(rawKey, false, await this.revocations.current());
+    const { keyHash } = this.present(rawKey);
+    if (keyHash === null) throw invalidKey();
+    return this.resolve(keyHash, false, await this.revocations.current());
   }
 
   /**
@@ -111,23 +120,23 @@ export class ApiKeysService {
    * admin flag or revoking the key bumps the epoch, so each still counts from the next request on. `epoch` is
    * the caller's read of AccessEpoch for this request (null: Redis unreachable, bypass the cache).
    */
-  async authenticateSnapshot(rawKey: string, epoch: string | null): Promise<AuthContext> {
-    return this.resolve(rawKey, true, epoch);
+  async authenticateSnapshot(key: PresentedKey, epoch: string | null): Promise<AuthContext> {
+    if (key.keyHash === null) throw invalidKey();
+    return this.resolve(key.keyHash, true, epoch);
   }
 
   /**
-   * The id of the key as last cached, without any check (a malformed or unknown key gives undefined): lets the
-   * fast path count the request against the key's throttle while it reads the epoch, in one Redis round trip.
-   * `authenticateSnapshot` still decides whether the key is valid.
+   * A presented key checked for form and hashed, once per request. `cachedKeyId` is the key's id as last cached,
+   * without any check: it lets the fast path count the request against the key's throttle while it reads the
+   * epoch, in one Redis round trip. `authenticateSnapshot` still decides whether the key is valid.
    */
-  peekKeyId(rawKey: string): string | undefined {
-    if (!isWellFormedApiKey(rawKey)) return undefined;
-    return this.cache.peek(hashApiKey(rawKey))?.keyId;
+  present(rawKey: string): PresentedKey {
+    if (!isWellFormedApiKey(rawKey)) return { keyHash: null };
+    const keyHash = hashApiKey(rawKey);
+    return { keyHash, cachedKeyId: this.cache.peek(keyHash)?.keyId };
   }
 
-  private async resolve(rawKey: string, snapshot: boolean, epoch: string | null): Promise<AuthContext> {
-    if (!isWellFormedApiKey(rawKey)) throw invalidKey();
-    const keyHash = hashApiKey(rawKey);
+  private async resolve(keyHash: string, snapshot: boolean, epoch: string | null): Promise<AuthContext> {
     const now = this.clock.now();
 
     let facts = epoch === null ? undefined : this.cache.get(keyHash, epoch, now.getTime());

@@ -60,7 +60,7 @@ export class WebhookEventsService implements OnModuleInit {
       afterTransactionCommit: () => {
         if (this.pending > 0) {
           this.pending = 0;
-          setImmediate(() => this.signal.ring());
+          this.committed();
         }
       },
     });
@@ -72,7 +72,7 @@ export class WebhookEventsService implements OnModuleInit {
     const row = this.toRow(event);
     await em.insert(WebhookEvent, { ...row, relayedAt: null });
     if (em.isInTransaction()) this.pending += 1;
-    else setImmediate(() => this.signal.ring());
+    else this.committed();
     return row.id;
   }
 
@@ -92,7 +92,10 @@ export class WebhookEventsService implements OnModuleInit {
     };
   }
 
-  /** Outbox rows written with `toRow` have committed: wake the relay (coalesced per event-loop turn). */
+  /**
+   * Outbox rows have committed (after `record`, or written with `toRow` by their writer): wake the relay, once per
+   * event-loop turn however many commits there were.
+   */
   committed(): void {
     if (this.ringScheduled) return;
     this.ringScheduled = true;

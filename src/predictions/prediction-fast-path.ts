@@ -92,8 +92,9 @@ export class PredictionFastPath {
     const next = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
     server.removeAllListeners('request');
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (fastPath.accepts(req)) {
-        fastPath.handle(req, res);
+      const modelId = fastPath.accepts(req);
+      if (modelId !== null) {
+        fastPath.handle(req, res, modelId);
         return;
       }
       for (const listener of next) listener.call(server, req, res);
@@ -101,17 +102,22 @@ export class PredictionFastPath {
     return fastPath;
   }
 
-  /** Whether this request is one the fast path answers (decided on the request line and headers alone). */
-  accepts(req: IncomingMessage): boolean {
-    if (req.method !== 'POST' || req.url === undefined || !ROUTE.test(req.url)) return false;
+  /**
+   * The model id when this request is one the fast path answers, else null (decided on the request line and
+   * headers alone).
+   */
+  accepts(req: IncomingMessage): string | null {
+    if (req.method !== 'POST' || req.url === undefined) return null;
+    const modelId = ROUTE.exec(req.url)?.[1];
+    if (modelId === undefined) return null;
     const type = req.headers['content-type'];
-    if (typeof type !== 'string' || !JSON_MEDIA_TYPE.test(type)) return false;
+    if (typeof type !== 'string' || !JSON_MEDIA_TYPE.test(type)) return null;
     const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;
-    return !prefersRespondAsync(req.headers.prefer);
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return null;
+    return prefersRespondAsync(req.headers.prefer) ? null : modelId;
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
+  handle(req: IncomingMessage, res: ServerResponse, modelId: string): void {
     const started = process.hrtime.bigint();
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
@@ -131,16 +137,17 @@ export class PredictionFastPath {
         );
       }
     });
-    const modelId = ROUTE.exec(req.url ?? '')?.[1] ?? '';
+    // Headers every answer from here on carries, errors included (the throttle's, once it has counted).
+    const headers: Headers = [];
     this.readBody(req, (err, body) => {
       if (err) {
-        this.fail(req, res, requestId, err);
+        this.fail(req, res, requestId, err, headers);
         return;
       }
-      this.predict(req, modelId, body)
+      this.predict(req, modelId, body, headers)
         .then(
-          ({ status, headers, payload }) => this.send(res, requestId, status, headers, payload),
-          (error: unknown) => this.fail(req, res, requestId, error),
+          ({ status, payload }) => this.send(res, requestId, status, headers, payload),
+          (error: unknown) => this.fail(req, res, requestId, error, headers),
         )
         .catch((error: unknown) => {
           // Only answering itself failed (the socket is gone, or a header value was refused): drop the connection.
@@ -150,48 +157,39 @@ export class PredictionFastPath {
     });
   }
 
+  /** Runs the route's steps; pushes the answer's headers onto `headers` as they become known. */
   private async predict(
     req: IncomingMessage,
     modelId: string,
     body: unknown,
-  ): Promise<{ status: number; headers: Headers; payload: unknown }> {
+    headers: Headers,
+  ): Promise<{ status: number; payload: unknown }> {
     const credential = extractCredential(req);
     if (!credential)
       throw new AppError('UNAUTHENTICATED', 'Authentication required: a Bearer token or X-API-Key');
     // A key this process has seen: its throttle is counted while the epoch is read (one Redis round trip for
     // both). The key is still authenticated under that epoch before anything else happens.
-    const knownKeyId =
-      credential.kind === 'apiKey' ? this.deps.apiKeys.peekKeyId(credential.value) : undefined;
+    const key = credential.kind === 'apiKey' ? this.deps.apiKeys.present(credential.value) : undefined;
+    const knownKeyId = key?.cachedKeyId;
     const early =
       knownKeyId === undefined ? undefined : settle(this.deps.throttle.hitTracker(`key:${knownKeyId}`));
     const epoch = await this.deps.epoch.current();
-    const auth: AuthContext =
-      credential.kind === 'apiKey'
-        ? await this.deps.apiKeys.authenticateSnapshot(credential.value, epoch)
-        : await RequestContext.create(this.deps.orm.em, () =>
-            authenticateAccessToken(this.deps.tokens, this.deps.users, credential.value),
-          );
-    const rateHeaders =
-      early !== undefined && auth.apiKey?.id === knownKeyId
+    const auth: AuthContext = key
+      ? await this.deps.apiKeys.authenticateSnapshot(key, epoch)
+      : await RequestContext.create(this.deps.orm.em, () =>
+          authenticateAccessToken(this.deps.tokens, this.deps.users, credential.value),
+        );
+    // As with the guard, the throttle's headers go on every answer after it counted, errors included.
+    headers.push(
+      ...(early !== undefined && auth.apiKey?.id === knownKeyId
         ? await unsettle(early)
-        : await this.deps.throttle.hit(auth);
-    let access;
-    try {
-      access = await this.deps.access.requireCached(auth, modelId, 'use', epoch);
-    } catch (err) {
-      throw withHeaders(err, rateHeaders);
-    }
-    try {
-      const dto = parseCreatePredictionBody(body);
-      const outcome = await this.deps.predictions.create(auth, access, dto.input, { respondAsync: false });
-      return {
-        status: 201,
-        headers: [...rateHeaders, ...predictionOutcomeHeaders(outcome)],
-        payload: outcome.prediction,
-      };
-    } catch (err) {
-      throw withHeaders(err, rateHeaders);
-    }
+        : await this.deps.throttle.hit(auth)),
+    );
+    const access = await this.deps.access.requireCached(auth, modelId, 'use', epoch);
+    const dto = parseCreatePredictionBody(body);
+    const outcome = await this.deps.predictions.create(auth, access, dto.input, { respondAsync: false });
+    headers.push(...predictionOutcomeHeaders(outcome));
+    return { status: 201, payload: outcome.prediction };
   }
 
   /** Collects the body up to the JSON limit and parses it as body-parser would (strict: an object or array). */
@@ -253,7 +251,13 @@ export class PredictionFastPath {
     res.end(body);
   }
 
-  private fail(req: IncomingMessage, res: ServerResponse, requestId: string, error: unknown): void {
+  private fail(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    error: unknown,
+    headers: Headers,
+  ): void {
     const mapped = mapError(error);
     if (
       mapped.status >= 500 &&
@@ -269,9 +273,7 @@ export class PredictionFastPath {
       code: mapped.code,
       requestId,
     };
-    const headers: Headers = Object.entries(mapped.headers ?? {});
-    for (const [name, value] of (error as { fastPathHeaders?: Headers } | null)?.fastPathHeaders ?? [])
-      headers.push([name, value]);
+    headers.push(...Object.entries(mapped.headers ?? {}));
     // A body left unread (too large) would be parsed as the next request: close the connection instead.
     if (!req.complete) headers.push(['Connection', 'close']);
     this.send(res, requestId, mapped.status, headers, body);
@@ -293,13 +295,6 @@ async function unsettle<T>(settled: Settled<T>): Promise<T> {
   const result = await settled;
   if (result.ok) return result.value;
   throw result.error;
-}
-
-/** Throttle headers go on errors too, as the guard sets them before the handler runs. */
-function withHeaders(err: unknown, headers: Headers): unknown {
-  if (err !== null && typeof err === 'object')
-    (err as { fastPathHeaders?: Headers }).fastPathHeaders = headers;
-  return err;
 }
 
 function tooLarge(limit: number): AppError {

@@ -6,7 +6,7 @@ import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
 import type { AppConfig } from '../config/app.config';
 import { REDIS, RedisKeys } from '../redis/redis.module';
-import { RedisThrottlerStorage } from './redis-throttler.storage';
+import { RedisThrottlerStorage, throttleStorage } from './redis-throttler.storage';
 
 export const THROTTLE_WINDOW_MS = 60_000;
 
@@ -33,7 +33,7 @@ export class PredictionThrottle {
   private readonly limit: number;
 
   constructor(@Inject(REDIS) redis: Redis, keys: RedisKeys, config: ConfigService<AppConfig, true>) {
-    this.storage = new RedisThrottlerStorage(redis, keys.key('throttle'));
+    this.storage = throttleStorage(redis, keys);
     this.limit = config.get('throttle', { infer: true }).predictionsPerMinute;
   }
 

@@ -1,6 +1,7 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import type Redis from 'ioredis';
+import type { RedisKeys } from '../redis/redis.module';
 
 /**
  * Fixed-window counter with an optional block, in one atomic Lua call:
@@ -59,4 +60,9 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
       timeToBlockExpire: isBlocked ? Math.max(1, Math.ceil(blockMs / 1000)) : 0,
     };
   }
+}
+
+/** The one throttle storage layout (key prefix `<REDIS_PREFIX>:throttle`), for the guard and the fast path. */
+export function throttleStorage(redis: Redis, keys: RedisKeys): RedisThrottlerStorage {
+  return new RedisThrottlerStorage(redis, keys.key('throttle'));
 }

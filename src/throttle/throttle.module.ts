@@ -7,7 +7,7 @@ import type { AuthenticatedRequest } from '../common/auth-context';
 import type { AppConfig } from '../config/app.config';
 import { REDIS, RedisKeys } from '../redis/redis.module';
 import { callerTracker, PredictionThrottle, THROTTLE_WINDOW_MS, throttleKey } from './prediction-throttle';
-import { RedisThrottlerStorage } from './redis-throttler.storage';
+import { throttleStorage } from './redis-throttler.storage';
 import { THROTTLE_SCOPES, ThrottleScope } from './throttle.decorators';
 
 /** A throttler applies only to routes that opted into its scope with @ThrottleAuth() / @ThrottlePredictions(). */
@@ -23,7 +23,7 @@ const unlessScope = (scope: ThrottleScope) => (context: ExecutionContext) => {
       useFactory: (config: ConfigService<AppConfig, true>, redis: Redis, keys: RedisKeys) => {
         const limits = config.get('throttle', { infer: true });
         return {
-          storage: new RedisThrottlerStorage(redis, keys.key('throttle')),
+          storage: throttleStorage(redis, keys),
           throttlers: [
             {
               name: 'auth',

@@ -43,7 +43,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly signal: OutboxSignal,
     @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<DeliverJobData>,
     private readonly config: ConfigService<AppConfig, true>,
-  ) {}
+  ) {
+    this.queueHighWater = config.get('webhooks', { infer: true }).queueHighWater;
+  }
+
+  /** WEBHOOKS_QUEUE_HIGH_WATER: see `enqueue`. */
+  private readonly queueHighWater: number;
 
   onApplicationBootstrap(): void {
     const { relayIntervalMs, relayDebounceMs } = this.config.get('webhooks', { infer: true });
@@ -125,8 +130,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   @CreateRequestContext()
   async enqueue(): Promise<number> {
     if (this.queue.client.status !== 'ready') return 0;
-    const highWater = this.config.get('webhooks', { infer: true }).queueHighWater;
-    const room = highWater - (await withTimeout(this.queue.getWaitingCount(), ENQUEUE_TIMEOUT_MS));
+    const room = this.queueHighWater - (await withTimeout(this.queue.getWaitingCount(), ENQUEUE_TIMEOUT_MS));
     if (room <= 0) return 0;
     return this.orm.em.transactional(async () => {
       const rows = await this.deliveries.claimUnqueued(Math.min(BATCH, room));
