@@ -25,11 +25,11 @@ export interface OutboxRow {
   payload: { type: WebhookEventType; timestamp: string; data: Record<string, unknown> };
 }
 
-/** The columns of a raw multi-row INSERT into the outbox, in `outboxValues` order. */
-export const OUTBOX_INSERT_COLUMNS = 'webhook_events (id, created_at, type, user_id, model_id, payload)';
-
-/** One row's `($n, ...)` group for OUTBOX_INSERT_COLUMNS, its values appended to `values`. */
-export function outboxValues(row: OutboxRow, values: unknown[]): string {
+/**
+ * One event's `(id, created_at, type, user_id, model_id, payload)` row for a `values` list (typed, so the list can
+ * stand as a CTE), its values appended to `values`. See `fanOutDeliveries`.
+ */
+export function eventValues(row: OutboxRow, values: unknown[]): string {
   const n = values.length;
   values.push(
     row.id,
@@ -39,8 +39,27 @@ export function outboxValues(row: OutboxRow, values: unknown[]): string {
     row.modelId,
     JSON.stringify(row.payload),
   );
-  return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb)`;
+  return `($${n + 1}::uuid, $${n + 2}::timestamptz, $${n + 3}::varchar, $${n + 4}::uuid, $${n + 5}::uuid, $${n + 6}::jsonb)`;
 }
+
+/**
+ * The fan-out of events into deliveries, as SQL: one pending delivery (not yet queued) per active webhook that
+ * hears the event — the owner's webhooks, unfiltered or filtered on the event's model — for every row of `source`
+ * (a table or CTE with the columns of webhook_events). The outbox relay runs it on outbox rows; the predictions
+ * group commit runs it on its batch's events in the statement that writes the predictions, so a prediction's
+ * deliveries commit with it and its event needs no outbox row of its own. The relay then queues the deliveries.
+ */
+export function fanOutDeliveries(source: string): string {
+  return `insert into webhook_deliveries (webhook_id, event_id, event_type, payload, max_attempts)
+    select w.id, e.id, e.type, e.payload, w.max_retries + 1
+      from ${source} e
+      join webhooks w on w.user_id = e.user_id and w.is_active and e.type = any(w.events)
+                     and (w.model_id is null or w.model_id = e.model_id)
+     order by e.created_at`;
+}
+
+/** The columns of `eventValues` rows, for a `values` CTE. */
+export const EVENT_COLUMNS = '(id, created_at, type, user_id, model_id, payload)';
 
 /**
  * Records webhook events in the outbox. Call `record(em, ...)` with the transactional EntityManager of the change
@@ -77,8 +96,9 @@ export class WebhookEventsService implements OnModuleInit {
   }
 
   /**
-   * The outbox row of an event, for a writer that inserts it itself in the statement that makes the change (the
-   * predictions group commit, with `outboxValues`); it calls `committed()` once that statement has committed.
+   * The outbox row of an event, for a writer that writes it itself in the statement that makes the change (the
+   * predictions group commit fans it out into deliveries with `eventValues` and `fanOutDeliveries`); the writer
+   * calls `committed()` once that statement has committed.
    */
   toRow(event: RecordedEvent): OutboxRow {
     const createdAt = new Date();
@@ -93,8 +113,8 @@ export class WebhookEventsService implements OnModuleInit {
   }
 
   /**
-   * Outbox rows have committed (after `record`, or written with `toRow` by their writer): wake the relay, once per
-   * event-loop turn however many commits there were.
+   * Outbox rows or deliveries have committed (after `record`, or written with `toRow` by their writer): wake the
+   * relay, once per event-loop turn however many commits there were.
    */
   committed(): void {
     if (this.ringScheduled) return;

@@ -3,20 +3,10 @@ import { keysetWhere, Page, PageQuery, toPage } from '../common/pagination';
 import type { PredictionStatus } from './prediction.entity';
 import { Prediction } from './prediction.entity';
 import { WebhookEvent } from '../events/webhook-event.entity';
-import { OUTBOX_INSERT_COLUMNS, OutboxRow, outboxValues } from '../events/webhook-events.service';
+import { EVENT_COLUMNS, eventValues, fanOutDeliveries, OutboxRow } from '../events/webhook-events.service';
+import { queryOnPool } from '../database/pooled-sql';
 import { inputJson } from './input-json';
 import { BatchItem, PredictionWriter } from './prediction-writer';
-
-/** The part of a pooled `pg` client used here. */
-interface PgClient {
-  query(config: { text: string; values: unknown[] }): Promise<unknown>;
-}
-
-/** The part of knex's client that hands out pooled connections. */
-interface KnexPool {
-  acquireConnection(): Promise<unknown>;
-  releaseConnection(connection: unknown): Promise<unknown>;
-}
 
 const PREDICTION_COLUMNS =
   'id, model_id, user_id, input_data, output_data, inference_time_ms, status, error_message, created_at';
@@ -37,9 +27,10 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
 
   /**
    * The one place a prediction is written: `insert` stores a new one (any status), `complete` moves a queued
-   * one from pending to its outcome (and only if it is still pending). `event` is the outbox row of the
+   * one from pending to its outcome (and only if it is still pending). `event` is the
    * `prediction.success` / `prediction.failed` event (WebhookEventsService.toRow): it commits or rolls back with
-   * the prediction. Concurrent inserts share one statement (group commit, see PredictionWriter) and each resolves
+   * the prediction (`insert`: as its webhook deliveries, fanned out in the same statement; `complete`: as an
+   * outbox row for the relay). Concurrent inserts share one statement (group commit, see PredictionWriter) and each resolves
    * once it is committed. `prediction.model` is the loaded model — nothing here loads it again. Returns false
    * when `complete` found the row no longer pending (already run, or deleted with its model).
    */
@@ -74,9 +65,10 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
   }
 
   /**
-   * Group commit (see PredictionWriter): the batch's predictions and their outbox rows in ONE statement — a
-   * multi-row INSERT into predictions in a CTE, then a multi-row INSERT into webhook_events — so it is atomic
-   * without BEGIN/COMMIT round trips, and costs one round trip however many rows it holds. Plain SQL: the rows
+   * Group commit (see PredictionWriter): the batch's predictions and their events in ONE statement — a multi-row
+   * INSERT into predictions in a CTE, then the events' fan-out into pending webhook deliveries (`fanOutDeliveries`:
+   * the outbox relay's stage 1, done here so an event costs no outbox row, no relay pass and no update) — so it is
+   * atomic without BEGIN/COMMIT round trips, and costs one round trip however many rows it holds. Plain SQL: the rows
    * are fully formed here, and the ORM's unit of work, entity mapping and query builder would cost more than the
    * database does per row.
    */
@@ -101,31 +93,15 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
         `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}::jsonb, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9})`,
       );
     }
-    for (const { extra } of items) if (extra) events.push(outboxValues(extra, values));
+    for (const { extra } of items) if (extra) events.push(eventValues(extra, values));
     const insertPredictions = `insert into predictions (${PREDICTION_COLUMNS}) values ${rows.join(', ')}`;
     const text =
       events.length === 0
         ? insertPredictions
-        : `with written as (${insertPredictions}) insert into ${OUTBOX_INSERT_COLUMNS} values ${events.join(', ')}`;
-    await this.runOnPool(text, values);
-  }
-
-  /**
-   * One parameterised statement on a pooled connection, straight through the pg driver: MikroORM's `execute`
-   * inlines every value into the SQL text (escaping each in JavaScript), which for a batch of rows costs more
-   * than the insert. Errors are mapped to MikroORM's exceptions, as its own calls would be.
-   */
-  private async runOnPool(text: string, values: unknown[]): Promise<void> {
-    const em = this.getEntityManager();
-    const pool = em.getConnection().getKnex().client as KnexPool;
-    const client = (await pool.acquireConnection()) as PgClient;
-    try {
-      await client.query({ text, values });
-    } catch (err) {
-      throw em.getDriver().convertException(err as Error);
-    } finally {
-      await pool.releaseConnection(client);
-    }
+        : `with written as (${insertPredictions}), events ${EVENT_COLUMNS} as (values ${events.join(', ')}) ` +
+          fanOutDeliveries('events');
+    // Through `pg` directly: MikroORM's `execute` would inline and escape every value of the batch in JavaScript.
+    await queryOnPool(this.getEntityManager(), text, values);
   }
 
   /** A prediction the viewer made, or one on a model the viewer owns; any prediction for an admin. */

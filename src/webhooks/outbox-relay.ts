@@ -117,50 +117,58 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     return this.deliveries.requeueStale(STALE_AFTER_MS);
   }
 
-  @CreateRequestContext()
-  async fanOut(): Promise<number> {
-    return this.orm.em.transactional(() => this.deliveries.fanOutEvents(BATCH));
+  /** Stage 1: one statement (see WebhookDeliveriesRepository.fanOutEvents). */
+  fanOut(): Promise<number> {
+    return this.deliveries.fanOutEvents(BATCH);
   }
 
   /**
    * Stage 2. Skipped while the queue's Redis connection is not ready, and held back while
    * WEBHOOKS_QUEUE_HIGH_WATER jobs already wait: a backlog (deliveries slower than events) then stays in
-   * Postgres, where it costs disk, instead of growing Redis' memory without bound.
+   * Postgres, where it costs disk, instead of growing Redis' memory without bound. Claims a batch (marked
+   * queued in the same statement), adds its jobs, and hands the batch back if Redis refused them.
    */
-  @CreateRequestContext()
   async enqueue(): Promise<number> {
     if (this.queue.client.status !== 'ready') return 0;
-    const room = this.queueHighWater - (await withTimeout(this.queue.getWaitingCount(), ENQUEUE_TIMEOUT_MS));
+    const room = this.queueHighWater - (await withTimeout(this.waitingJobs(), ENQUEUE_TIMEOUT_MS));
     if (room <= 0) return 0;
-    return this.orm.em.transactional(async () => {
-      const rows = await this.deliveries.claimUnqueued(Math.min(BATCH, room));
-      const queued: string[] = [];
-      try {
-        // One MULTI for the whole batch instead of a round trip per job. A job id Bull already holds is a no-op,
-        // so a batch that fails half-way is simply queued again on the next run.
-        await withTimeout(
-          this.queue.addBulk(
-            rows.map((row) => ({
-              name: DELIVER_JOB,
-              data: { deliveryId: row.id },
-              opts: {
-                jobId: row.id,
-                attempts: row.max_attempts,
-                backoff: { type: 'webhook' },
-                removeOnComplete: 1000,
-                removeOnFail: 1000,
-              },
-            })),
-          ),
-          ENQUEUE_TIMEOUT_MS,
-        );
-        queued.push(...rows.map((row) => row.id));
-      } catch (error) {
-        this.logger.warn(`Could not queue webhook deliveries (will retry): ${String(error)}`);
-      }
-      await this.deliveries.markQueued(queued);
-      return queued.length === rows.length ? queued.length : 0;
-    });
+    const rows = await this.deliveries.claimUnqueued(Math.min(BATCH, room));
+    if (rows.length === 0) return 0;
+    try {
+      // One MULTI for the whole batch instead of a round trip per job. A job id Bull already holds is a no-op,
+      // so a batch that fails half-way is simply queued again on the next run.
+      await withTimeout(
+        this.queue.addBulk(
+          rows.map((row) => ({
+            name: DELIVER_JOB,
+            data: { deliveryId: row.id },
+            opts: {
+              jobId: row.id,
+              attempts: row.max_attempts,
+              backoff: { type: 'webhook' },
+              removeOnComplete: 1000,
+              removeOnFail: 1000,
+            },
+          })),
+        ),
+        ENQUEUE_TIMEOUT_MS,
+      );
+      return rows.length;
+    } catch (error) {
+      this.logger.warn(`Could not queue webhook deliveries (will retry): ${String(error)}`);
+      await this.deliveries.unqueue(rows.map((row) => row.id));
+      return 0;
+    }
+  }
+
+  /** Jobs waiting to run: Bull's `getWaitingCount` (the wait and paused lists) without its lodash plumbing. */
+  private async waitingJobs(): Promise<number> {
+    const client = this.queue.client;
+    const [waiting, paused] = await Promise.all([
+      client.llen(this.queue.toKey('wait')),
+      client.llen(this.queue.toKey('paused')),
+    ]);
+    return waiting + paused;
   }
 }
 

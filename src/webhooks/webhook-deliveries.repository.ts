@@ -1,8 +1,8 @@
 import { EntityRepository } from '@mikro-orm/postgresql';
 import { keysetWhere, PageQuery, toPage, type Page } from '../common/pagination';
+import { queryOnPool } from '../database/pooled-sql';
+import { fanOutDeliveries } from '../events/webhook-events.service';
 import type { WebhookDelivery } from './webhook-delivery.entity';
-
-const marks = (values: unknown[]) => values.map(() => '?').join(', ');
 
 export class WebhookDeliveriesRepository extends EntityRepository<WebhookDelivery> {
   async listForWebhook(webhookId: string, page: PageQuery): Promise<Page<WebhookDelivery>> {
@@ -22,38 +22,51 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
   }
 
   /**
-   * Outbox stage 1 (Postgres only; call inside a transaction): locks up to `limit` unrelayed events (skipping rows
-   * another process holds), makes one pending delivery per matching active webhook — the owner's, unfiltered or
-   * filtered on the event's model — and marks the events relayed. Returns how many events it took.
+   * Outbox stage 1 (Postgres only), as ONE statement, so it is atomic without a transaction of its own: locks up to
+   * `limit` unrelayed events (skipping rows another process holds), makes one pending delivery per matching active
+   * webhook — the owner's, unfiltered or filtered on the event's model — and marks the events relayed. Returns how
+   * many events it took.
    */
   async fanOutEvents(limit: number): Promise<number> {
-    const em = this.getEntityManager();
-    const events = await em.execute<{ id: string }[]>(
-      `select id from webhook_events where relayed_at is null order by created_at limit ? for update skip locked`,
+    const [row] = await queryOnPool<{ events: number }>(
+      this.getEntityManager(),
+      `with taken as (
+         select id, created_at, type, user_id, model_id, payload from webhook_events
+          where relayed_at is null order by created_at limit $1 for update skip locked),
+       delivered as (${fanOutDeliveries('taken')} returning 1),
+       relayed as (
+         update webhook_events set relayed_at = now() from taken where webhook_events.id = taken.id returning 1)
+       select (select count(*) from relayed)::int as events`,
       [limit],
     );
-    if (events.length === 0) return 0;
-    const ids = events.map((e) => e.id);
-    await em.execute(
-      `insert into webhook_deliveries (webhook_id, event_id, event_type, payload, max_attempts)
-       select w.id, e.id, e.type, e.payload, w.max_retries + 1
-         from webhook_events e
-         join webhooks w on w.user_id = e.user_id and w.is_active and e.type = any(w.events)
-                        and (w.model_id is null or w.model_id = e.model_id)
-        where e.id in (${marks(ids)})
-        order by e.created_at`,
-      ids,
-    );
-    await em.execute(`update webhook_events set relayed_at = now() where id in (${marks(ids)})`, ids);
-    return ids.length;
+    return row.events;
   }
 
-  /** Outbox stage 2 (inside a transaction): pending deliveries not yet in the queue, locked for this process. */
+  /**
+   * Outbox stage 2, claim: takes up to `limit` pending deliveries that are not in the queue yet (skipping rows
+   * another process holds) and marks them queued, in one statement. The caller then adds their jobs, and hands
+   * back with `unqueue` those it could not add. Should the process die in between, the rows look queued with no
+   * sign of life and `requeueStale` hands them back.
+   */
   claimUnqueued(limit: number): Promise<{ id: string; max_attempts: number }[]> {
-    return this.getEntityManager().execute(
-      `select id, max_attempts from webhook_deliveries where queued_at is null and status = 'pending'
-        order by created_at limit ? for update skip locked`,
+    return queryOnPool(
+      this.getEntityManager(),
+      `update webhook_deliveries d set queued_at = now()
+         from (select id from webhook_deliveries where queued_at is null and status = 'pending'
+                order by created_at limit $1 for update skip locked) claimed
+        where d.id = claimed.id
+        returning d.id, d.max_attempts`,
       [limit],
+    );
+  }
+
+  /** Outbox stage 2, give back: claimed deliveries whose jobs could not be added, for the next run to queue. */
+  async unqueue(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await queryOnPool(
+      this.getEntityManager(),
+      `update webhook_deliveries set queued_at = null where id = any($1::uuid[]) and status = 'pending'`,
+      [ids],
     );
   }
 
@@ -77,14 +90,6 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
     await this.getEntityManager().execute(
       `delete from webhook_events where relayed_at < now() - (? * interval '1 millisecond')`,
       [olderThanMs],
-    );
-  }
-
-  async markQueued(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.getEntityManager().execute(
-      `update webhook_deliveries set queued_at = now() where id in (${marks(ids)})`,
-      ids,
     );
   }
 }
