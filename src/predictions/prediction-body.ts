@@ -16,6 +16,13 @@ export function parseCreatePredictionBody(body: unknown): CreatePredictionDto {
     throw new AppError('VALIDATION_FAILED', 'The body must be a JSON object: {"input": ...}');
   }
   const dto = new CreatePredictionDto();
+  // The common case, `{"input": <something>}`, passes every rule below: skip class-validator's metadata walk.
+  const keys = Object.keys(body);
+  const input = (body as { input?: unknown }).input;
+  if (keys.length === 1 && keys[0] === 'input' && input !== null && input !== undefined) {
+    dto.input = input;
+    return dto;
+  }
   const messages: string[] = [];
   for (const [key, value] of Object.entries(body)) {
     // class-validator's whitelist does not see an own "__proto__" key (JSON.parse makes one); never assign it.

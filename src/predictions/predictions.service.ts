@@ -18,7 +18,7 @@ import {
   toPredictionResponse,
 } from './dto/prediction.dto';
 import { InputValidators } from './input-validators';
-import { Prediction } from './prediction.entity';
+import { newPrediction, Prediction } from './prediction.entity';
 import { modelInputNames, scanInput, toNamedInput, withoutNul } from './prediction-input';
 import { PredictionQueue } from './prediction-queue';
 import { PredictionFilter, PredictionsRepository } from './predictions.repository';
@@ -80,12 +80,12 @@ export class PredictionsService {
           'use an active version or ask its owner to reactivate it',
       );
     }
-    const prediction = Object.assign(new Prediction(), {
+    const prediction = newPrediction({
       model,
       user: auth.user,
       inputData: input,
       status: options.respondAsync ? 'pending' : 'success',
-    } satisfies Partial<Prediction>);
+    });
     const outcome = (): PredictionOutcome => ({
       prediction: toPredictionResponse(prediction),
       queued: options.respondAsync,

@@ -2,6 +2,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261126111706_initial_schema } from './Migration20261126111706_initial_schema';
 import { Migration20261126112620_webhook_delivery } from './Migration20261126112620_webhook_delivery';
 import { Migration20261126150000_prediction_write_path } from './Migration20261126150000_prediction_write_path';
+import { Migration20261126170000_prediction_status_index } from './Migration20261126170000_prediction_status_index';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same from ts-jest and compiled JS.
@@ -13,5 +14,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: 'Migration20261126150000_prediction_write_path',
     class: Migration20261126150000_prediction_write_path,
+  },
+  {
+    name: 'Migration20261126170000_prediction_status_index',
+    class: Migration20261126170000_prediction_status_index,
   },
 ];
