@@ -90,7 +90,7 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
         p.createdAt.toISOString(),
       );
       rows.push(
-        `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::jsonb, $${n + 5}::jsonb, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9})`,
+        `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}::json, $${n + 5}::jsonb, $${n + 6}, $${n + 7}, $${n + 8}, $${n + 9})`,
       );
     }
     for (const { extra } of items) if (extra) events.push(eventValues(extra, values));

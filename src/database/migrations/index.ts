@@ -3,6 +3,7 @@ import { Migration20261126111706_initial_schema } from './Migration2026112611170
 import { Migration20261126112620_webhook_delivery } from './Migration20261126112620_webhook_delivery';
 import { Migration20261126150000_prediction_write_path } from './Migration20261126150000_prediction_write_path';
 import { Migration20261126170000_prediction_status_index } from './Migration20261126170000_prediction_status_index';
+import { Migration20261126180000_prediction_input_json } from './Migration20261126180000_prediction_input_json';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same from ts-jest and compiled JS.
@@ -18,5 +19,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: 'Migration20261126170000_prediction_status_index',
     class: Migration20261126170000_prediction_status_index,
+  },
+  {
+    name: 'Migration20261126180000_prediction_input_json',
+    class: Migration20261126180000_prediction_input_json,
   },
 ];
