@@ -1,16 +1,29 @@
 import { Injectable } from '@nestjs/common';
 
-/** In-process doorbell: producers ring it after committing an event so the relay need not wait for its next poll. */
+/** A delivery row already marked queued by its writer, whose Bull job the relay is to add. */
+export interface ClaimedDelivery {
+  id: string;
+  maxAttempts: number;
+}
+
+type Listener = (claimed: ClaimedDelivery[]) => void;
+
+/**
+ * In-process doorbell: producers ring it after committing an event so the relay need not wait for its next poll.
+ * A ring may hand over deliveries its writer claimed in the same statement (the predictions group commit): the
+ * relay adds their jobs without claiming them again. Were no relay listening, such rows would look queued with no
+ * sign of life, and the relay's stale sweep would hand them back to the queue.
+ */
 @Injectable()
 export class OutboxSignal {
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<Listener>();
 
-  subscribe(listener: () => void): () => void {
+  subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  ring(): void {
-    for (const listener of this.listeners) listener();
+  ring(claimed: ClaimedDelivery[] = []): void {
+    for (const listener of this.listeners) listener(claimed);
   }
 }

@@ -4,7 +4,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { WebhookEventType } from '../webhooks/webhook-events.catalogue';
 import { WebhookEvent } from './webhook-event.entity';
-import { OutboxSignal } from './outbox-signal';
+import { ClaimedDelivery, OutboxSignal } from './outbox-signal';
 
 export interface RecordedEvent {
   type: WebhookEventType;
@@ -48,14 +48,17 @@ export function eventValues(row: OutboxRow, values: unknown[]): string {
  * (a table or CTE with the columns of webhook_events). The outbox relay runs it on outbox rows; the predictions
  * group commit runs it on its batch's events in the statement that writes the predictions, so a prediction's
  * deliveries commit with it and its event needs no outbox row of its own. The relay then queues the deliveries.
+ * `claim`: the rows are made already marked queued and returned (id, event_id, max_attempts), for the writer to
+ * hand to the relay (`committed`), which adds their jobs without a claiming UPDATE of its own.
  */
-export function fanOutDeliveries(source: string): string {
-  return `insert into webhook_deliveries (webhook_id, event_id, event_type, payload, max_attempts)
-    select w.id, e.id, e.type, e.payload, w.max_retries + 1
+export function fanOutDeliveries(source: string, options: { claim?: boolean } = {}): string {
+  const claim = options.claim === true;
+  return `insert into webhook_deliveries (webhook_id, event_id, event_type, payload, max_attempts${claim ? ', queued_at' : ''})
+    select w.id, e.id, e.type, e.payload, w.max_retries + 1${claim ? ', now()' : ''}
       from ${source} e
       join webhooks w on w.user_id = e.user_id and w.is_active and e.type = any(w.events)
                      and (w.model_id is null or w.model_id = e.model_id)
-     order by e.created_at`;
+     order by e.created_at${claim ? ' returning id, event_id, max_attempts' : ''}`;
 }
 
 /** The columns of `eventValues` rows, for a `values` CTE. */
@@ -114,16 +117,22 @@ export class WebhookEventsService implements OnModuleInit {
 
   /**
    * Outbox rows or deliveries have committed (after `record`, or written with `toRow` by their writer): wake the
-   * relay, once per event-loop turn however many commits there were.
+   * relay, once per event-loop turn however many commits there were, handing it the deliveries those commits
+   * claimed.
    */
-  committed(): void {
+  committed(claimed: ClaimedDelivery[] = []): void {
+    for (const delivery of claimed) this.claimed.push(delivery);
     if (this.ringScheduled) return;
     this.ringScheduled = true;
     setImmediate(() => {
       this.ringScheduled = false;
-      this.signal.ring();
+      const handed = this.claimed;
+      this.claimed = [];
+      this.signal.ring(handed);
     });
   }
 
   private ringScheduled = false;
+  /** Deliveries claimed by commits since the last ring (`fanOutDeliveries` with `claim`), for the relay. */
+  private claimed: ClaimedDelivery[] = [];
 }

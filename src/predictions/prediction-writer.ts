@@ -6,13 +6,16 @@ export interface BatchItem<E> {
   extra?: E;
 }
 
-/** Writes a batch atomically: the rows and each one's `extra` (PredictionsRepository.insertBatch). */
-export type CommitBatch<E> = (items: Array<BatchItem<E>>) => Promise<void>;
+/**
+ * Writes a batch atomically: the rows and each one's `extra` (PredictionsRepository.insertBatch). May return one
+ * result per item, in order, which that item's `insert` resolves with.
+ */
+export type CommitBatch<E, R> = (items: Array<BatchItem<E>>) => Promise<R[] | void>;
 
-interface PendingInsert<E> extends BatchItem<E> {
+interface PendingInsert<E, R> extends BatchItem<E> {
   /** Rough size of the row's JSON, to keep one batch's statement to a few megabytes. */
   bytes: number;
-  resolve: () => void;
+  resolve: (result: R | undefined) => void;
   reject: (err: unknown) => void;
 }
 
@@ -28,15 +31,15 @@ export const GROUP_COMMIT_MAX_BYTES = 8 * 1024 * 1024;
  * committed. If a batch fails, its rows are retried one transaction each, so that one bad row (say, its model
  * was deleted meanwhile) fails only its own request.
  */
-export class PredictionWriter<E = never> {
-  private queue: Array<PendingInsert<E>> = [];
+export class PredictionWriter<E = never, R = void> {
+  private queue: Array<PendingInsert<E, R>> = [];
   private inFlight = false;
   private scheduled = false;
 
-  constructor(private readonly commit: CommitBatch<E>) {}
+  constructor(private readonly commit: CommitBatch<E, R>) {}
 
-  /** Resolves once the row (and its `extra`) is durable. */
-  insert(prediction: Prediction, extra?: E): Promise<void> {
+  /** Resolves once the row (and its `extra`) is durable, with the commit's result for it. */
+  insert(prediction: Prediction, extra?: E): Promise<R | undefined> {
     return new Promise((resolve, reject) => {
       this.queue.push({
         prediction,
@@ -63,7 +66,7 @@ export class PredictionWriter<E = never> {
     });
   }
 
-  private takeBatch(): Array<PendingInsert<E>> {
+  private takeBatch(): Array<PendingInsert<E, R>> {
     let bytes = 0;
     let count = 0;
     while (count < this.queue.length && count < GROUP_COMMIT_MAX_ROWS) {
@@ -79,16 +82,16 @@ export class PredictionWriter<E = never> {
     this.inFlight = true;
     const batch = this.takeBatch();
     try {
-      await this.commit(batch);
-      for (const item of batch) item.resolve();
+      const results = await this.commit(batch);
+      batch.forEach((item, i) => item.resolve(results?.[i]));
     } catch (err) {
       if (batch.length === 1) {
         batch[0].reject(err);
       } else {
         for (const item of batch) {
           try {
-            await this.commit([item]);
-            item.resolve();
+            const results = await this.commit([item]);
+            item.resolve(results?.[0]);
           } catch (itemErr) {
             item.reject(itemErr);
           }

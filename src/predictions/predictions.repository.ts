@@ -5,6 +5,7 @@ import { Prediction } from './prediction.entity';
 import { WebhookEvent } from '../events/webhook-event.entity';
 import { EVENT_COLUMNS, eventValues, fanOutDeliveries, OutboxRow } from '../events/webhook-events.service';
 import { queryOnPool } from '../database/pooled-sql';
+import type { ClaimedDelivery } from '../events/outbox-signal';
 import { inputJson } from './input-json';
 import { BatchItem, PredictionWriter } from './prediction-writer';
 
@@ -23,7 +24,9 @@ export interface PredictionFilter {
 
 export class PredictionsRepository extends EntityRepository<Prediction> {
   /** Group commit of new rows (one per process: the repository provider is a singleton). */
-  private readonly groupCommit = new PredictionWriter<OutboxRow>((items) => this.insertBatch(items));
+  private readonly groupCommit = new PredictionWriter<OutboxRow, ClaimedDelivery[]>((items) =>
+    this.insertBatch(items),
+  );
 
   /**
    * The one place a prediction is written: `insert` stores a new one (any status), `complete` moves a queued
@@ -31,16 +34,21 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
    * `prediction.success` / `prediction.failed` event (WebhookEventsService.toRow): it commits or rolls back with
    * the prediction (`insert`: as its webhook deliveries, fanned out in the same statement; `complete`: as an
    * outbox row for the relay). Concurrent inserts share one statement (group commit, see PredictionWriter) and each resolves
-   * once it is committed. `prediction.model` is the loaded model — nothing here loads it again. Returns false
-   * when `complete` found the row no longer pending (already run, or deleted with its model).
+   * once it is committed. `prediction.model` is the loaded model — nothing here loads it again. `written` is false
+   * when `complete` found the row no longer pending (already run, or deleted with its model); `claimed` are the
+   * deliveries `insert` made already marked queued, whose jobs the relay is to add (WebhookEventsService.committed).
    */
-  async write(prediction: Prediction, kind: 'insert' | 'complete', event?: OutboxRow): Promise<boolean> {
+  async write(
+    prediction: Prediction,
+    kind: 'insert' | 'complete',
+    event?: OutboxRow,
+  ): Promise<{ written: boolean; claimed: ClaimedDelivery[] }> {
     if (kind === 'insert') {
-      // Answered only once the statement holding this row (and its outbox row) has committed.
-      await this.groupCommit.insert(prediction, event);
-      return true;
+      // Answered only once the statement holding this row (and its deliveries) has committed.
+      const claimed = await this.groupCommit.insert(prediction, event);
+      return { written: true, claimed: claimed ?? [] };
     }
-    return this.getEntityManager().transactional(async (tx) => {
+    const written = await this.getEntityManager().transactional(async (tx) => {
       const updated = await tx.nativeUpdate(
         Prediction,
         { id: prediction.id, status: 'pending' },
@@ -54,6 +62,7 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
       if (updated > 0 && event) await tx.insert(WebhookEvent, { ...event, relayedAt: null });
       return updated > 0;
     });
+    return { written, claimed: [] };
   }
 
   /**
@@ -67,12 +76,13 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
   /**
    * Group commit (see PredictionWriter): the batch's predictions and their events in ONE statement — a multi-row
    * INSERT into predictions in a CTE, then the events' fan-out into pending webhook deliveries (`fanOutDeliveries`:
-   * the outbox relay's stage 1, done here so an event costs no outbox row, no relay pass and no update) — so it is
-   * atomic without BEGIN/COMMIT round trips, and costs one round trip however many rows it holds. Plain SQL: the rows
+   * the outbox relay's stage 1, done here so an event costs no outbox row, no relay pass and no update), made
+   * already claimed for the queue and returned per item — so it is atomic without BEGIN/COMMIT round trips, and
+   * costs one round trip however many rows it holds. Plain SQL: the rows
    * are fully formed here, and the ORM's unit of work, entity mapping and query builder would cost more than the
    * database does per row.
    */
-  async insertBatch(items: Array<BatchItem<OutboxRow>>): Promise<void> {
+  async insertBatch(items: Array<BatchItem<OutboxRow>>): Promise<ClaimedDelivery[][]> {
     const values: unknown[] = [];
     const rows: string[] = [];
     const events: string[] = [];
@@ -99,9 +109,20 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
       events.length === 0
         ? insertPredictions
         : `with written as (${insertPredictions}), events ${EVENT_COLUMNS} as (values ${events.join(', ')}) ` +
-          fanOutDeliveries('events');
+          fanOutDeliveries('events', { claim: true });
     // Through `pg` directly: MikroORM's `execute` would inline and escape every value of the batch in JavaScript.
-    await queryOnPool(this.getEntityManager(), text, values);
+    const made = await queryOnPool<{ id: string; event_id: string; max_attempts: number }>(
+      this.getEntityManager(),
+      text,
+      values,
+    );
+    const byEvent = new Map<string, ClaimedDelivery[]>();
+    for (const row of made) {
+      const list = byEvent.get(row.event_id) ?? [];
+      list.push({ id: row.id, maxAttempts: row.max_attempts });
+      byEvent.set(row.event_id, list);
+    }
+    return items.map(({ extra }) => (extra && byEvent.get(extra.id)) || []);
   }
 
   /** A prediction the viewer made, or one on a model the viewer owns; any prediction for an admin. */

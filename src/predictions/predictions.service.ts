@@ -219,13 +219,13 @@ export class PredictionsService {
    */
   private async record(prediction: Prediction, kind: 'insert' | 'complete'): Promise<void> {
     const settled = prediction.status === 'success' || prediction.status === 'failed';
-    const written = await this.predictions.write(
+    const { written, claimed } = await this.predictions.write(
       prediction,
       kind,
       settled ? this.events.toRow(this.outcomeEvent(prediction)) : undefined,
     );
     if (!settled || !written) return;
-    this.events.committed();
+    this.events.committed(claimed);
     this.metrics?.observePrediction(prediction.model.id, prediction.status, prediction.inferenceTimeMs);
   }
 

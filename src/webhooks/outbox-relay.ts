@@ -4,7 +4,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { ConfigService } from '@nestjs/config';
 import type { Queue } from 'bull';
 import type { AppConfig } from '../config/app.config';
-import { OutboxSignal } from '../events/outbox-signal';
+import { ClaimedDelivery, OutboxSignal } from '../events/outbox-signal';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { DELIVER_JOB, WEBHOOKS_QUEUE } from './webhook-events.catalogue';
 
@@ -23,8 +23,11 @@ export interface DeliverJobData {
  * Moves the outbox to the queue, in two stages so Redis being down never loses or blocks anything:
  * 1. events → pending delivery rows (one per matching webhook), in Postgres only;
  * 2. unqueued pending deliveries → Bull jobs (jobId = delivery id), only while Redis answers.
+ * The predictions group commit does stage 1 itself and claims its deliveries for stage 2 in the same statement;
+ * it hands them over with its ring of the OutboxSignal, and the relay adds their jobs first.
  * Polls every WEBHOOKS_RELAY_INTERVAL_MS and runs at once when a producer rings the OutboxSignal after a commit.
- * Rows are claimed with FOR UPDATE SKIP LOCKED, so any number of processes can relay side by side.
+ * Rows are claimed with FOR UPDATE SKIP LOCKED, so any number of processes can relay side by side; a claimed row
+ * whose job never got added (the process died in between) is handed back by the stale sweep.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
@@ -36,6 +39,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private again = false;
   private stopped = false;
   private lastSweep = 0;
+  /** Deliveries their writer claimed (marked queued) and handed over, whose jobs are still to be added. */
+  private handed: ClaimedDelivery[] = [];
 
   constructor(
     private readonly orm: MikroORM,
@@ -54,7 +59,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     const { relayIntervalMs, relayDebounceMs } = this.config.get('webhooks', { infer: true });
     this.timer = setInterval(() => this.kick(), relayIntervalMs);
     this.timer.unref();
-    this.unsubscribe = this.signal.subscribe(() => this.kickSoon(relayDebounceMs));
+    this.unsubscribe = this.signal.subscribe((claimed) => {
+      for (const delivery of claimed) this.handed.push(delivery);
+      this.kickSoon(relayDebounceMs);
+    });
     this.kick();
   }
 
@@ -104,6 +112,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       if (requeued > 0)
         this.logger.warn(`Queued ${requeued} webhook deliveries again (their jobs were lost)`);
     }
+    while (this.handed.length > 0 && !this.stopped) {
+      await this.queueHanded(this.handed.splice(0, BATCH));
+    }
     while (!this.stopped) {
       const events = await this.fanOut();
       const queued = await this.enqueue();
@@ -123,20 +134,44 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Stage 2. Skipped while the queue's Redis connection is not ready, and held back while
-   * WEBHOOKS_QUEUE_HIGH_WATER jobs already wait: a backlog (deliveries slower than events) then stays in
-   * Postgres, where it costs disk, instead of growing Redis' memory without bound. Claims a batch (marked
-   * queued in the same statement), adds its jobs, and hands the batch back if Redis refused them.
+   * Stage 2: claims a batch of unqueued deliveries (marked queued in the same statement) and adds their jobs.
+   * Skipped while the queue's Redis connection is not ready, and held back while WEBHOOKS_QUEUE_HIGH_WATER jobs
+   * already wait: a backlog (deliveries slower than events) then stays in Postgres, where it costs disk, instead
+   * of growing Redis' memory without bound.
    */
   async enqueue(): Promise<number> {
-    if (this.queue.client.status !== 'ready') return 0;
-    const room = this.queueHighWater - (await withTimeout(this.waitingJobs(), ENQUEUE_TIMEOUT_MS));
+    const room = await this.room();
     if (room <= 0) return 0;
     const rows = await this.deliveries.claimUnqueued(Math.min(BATCH, room));
     if (rows.length === 0) return 0;
+    return this.addJobs(rows);
+  }
+
+  /**
+   * Deliveries their writer claimed: their jobs are added as far as the queue has room; the rest (all of them
+   * while Redis is not ready) go back to Postgres for stage 2.
+   */
+  private async queueHanded(rows: ClaimedDelivery[]): Promise<void> {
+    const room = await this.room().catch(() => 0);
+    const fits = rows.slice(0, Math.max(0, room));
+    const rest = rows.slice(fits.length);
+    if (rest.length > 0) await this.deliveries.unqueue(rest.map((row) => row.id));
+    if (fits.length > 0) await this.addJobs(fits);
+  }
+
+  /** Jobs the queue can take now: 0 while Redis is not ready, else WEBHOOKS_QUEUE_HIGH_WATER less those waiting. */
+  private async room(): Promise<number> {
+    if (this.queue.client.status !== 'ready') return 0;
+    return this.queueHighWater - (await withTimeout(this.waitingJobs(), ENQUEUE_TIMEOUT_MS));
+  }
+
+  /**
+   * The Bull jobs of claimed deliveries, in one MULTI; if Redis refuses them, the deliveries go back to Postgres
+   * (`unqueue`) for a later run. A job id Bull already holds is a no-op, so a batch that failed half-way is simply
+   * queued again. Returns how many jobs it added.
+   */
+  private async addJobs(rows: ClaimedDelivery[]): Promise<number> {
     try {
-      // One MULTI for the whole batch instead of a round trip per job. A job id Bull already holds is a no-op,
-      // so a batch that fails half-way is simply queued again on the next run.
       await withTimeout(
         this.queue.addBulk(
           rows.map((row) => ({
@@ -144,7 +179,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
             data: { deliveryId: row.id },
             opts: {
               jobId: row.id,
-              attempts: row.max_attempts,
+              attempts: row.maxAttempts,
               backoff: { type: 'webhook' },
               removeOnComplete: 1000,
               removeOnFail: 1000,

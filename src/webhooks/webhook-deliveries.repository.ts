@@ -1,6 +1,7 @@
 import { EntityRepository } from '@mikro-orm/postgresql';
 import { keysetWhere, PageQuery, toPage, type Page } from '../common/pagination';
 import { queryOnPool } from '../database/pooled-sql';
+import type { ClaimedDelivery } from '../events/outbox-signal';
 import { fanOutDeliveries } from '../events/webhook-events.service';
 import type { WebhookDelivery } from './webhook-delivery.entity';
 
@@ -48,8 +49,8 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
    * back with `unqueue` those it could not add. Should the process die in between, the rows look queued with no
    * sign of life and `requeueStale` hands them back.
    */
-  claimUnqueued(limit: number): Promise<{ id: string; max_attempts: number }[]> {
-    return queryOnPool(
+  async claimUnqueued(limit: number): Promise<ClaimedDelivery[]> {
+    const rows = await queryOnPool<{ id: string; max_attempts: number }>(
       this.getEntityManager(),
       `update webhook_deliveries d set queued_at = now()
          from (select id from webhook_deliveries where queued_at is null and status = 'pending'
@@ -58,6 +59,7 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
         returning d.id, d.max_attempts`,
       [limit],
     );
+    return rows.map((row) => ({ id: row.id, maxAttempts: row.max_attempts }));
   }
 
   /** Outbox stage 2, give back: claimed deliveries whose jobs could not be added, for the next run to queue. */
