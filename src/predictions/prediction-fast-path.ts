@@ -21,7 +21,7 @@ import { ModelAccessService } from '../model-shares/model-access.service';
 import { AccessEpoch } from '../redis/redis.module';
 import { PredictionThrottle } from '../throttle/prediction-throttle';
 import { UsersService } from '../users/users.service';
-import { stringifyWithInput } from './input-json';
+import { rememberInputText, stringifyWithInput } from './input-json';
 import { parseCreatePredictionBody } from './prediction-body';
 import { prefersRespondAsync } from './prediction-input';
 import { predictionOutcomeHeaders } from './prediction-response';
@@ -221,11 +221,18 @@ export class PredictionFastPath {
     req.on('end', () => {
       if (finished) return;
       const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
+      let body: unknown;
       try {
-        finish(null, parseJsonBody(text));
+        body = parseJsonBody(text);
       } catch (err) {
         finish(err);
+        return;
       }
+      // The input's text as sent, for the row and the answer (see rememberInputText).
+      if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
+        rememberInputText(text, (body as { input?: unknown }).input);
+      }
+      finish(null, body);
     });
     req.on('error', (err) => finish(err));
   }

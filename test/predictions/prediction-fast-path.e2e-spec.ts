@@ -82,6 +82,35 @@ describe('prediction fast path (e2e)', () => {
       expect(res.headers['x-powered-by']).toBeUndefined();
     });
 
+    it('records and echoes the input as it was sent (spacing and number spelling kept)', async () => {
+      const { key } = await createKey(a, owner, 'verbatim');
+      const sent = '[ [1.50, 2, 3e0,\n 4] ]';
+      const res = await a
+        .http()
+        .post(`/api/v1/models/${model.id}/predictions`)
+        .set('X-API-Key', key)
+        .set('Content-Type', 'application/json')
+        .send(`{ "input" : ${sent} }`);
+      expect(res.status).toBe(201);
+      expect(res.text).toContain(`"input":${sent},`);
+      expect(res.body.input).toEqual([[1.5, 2, 3, 4]]);
+      const [row] = await a.orm.em
+        .getConnection()
+        .execute<Array<{ text: string }>>('select input_data::text as text from predictions where id = ?', [
+          res.body.id,
+        ]);
+      expect(row.text).toBe(sent);
+      // A duplicated key is not taken verbatim: the row holds the value JSON.parse kept.
+      const twice = await a
+        .http()
+        .post(`/api/v1/models/${model.id}/predictions`)
+        .set('X-API-Key', key)
+        .set('Content-Type', 'application/json')
+        .send('{"input": [[9, 9, 9, 9]], "input": [[1, 2, 3, 4]]}');
+      expect(twice.status).toBe(201);
+      expect((await predictionRow(a, twice.body.id as string))?.input_data).toEqual([[1, 2, 3, 4]]);
+    });
+
     it('accepts a login token as well, and refuses a bad one with 401', async () => {
       const ok = await a.http().post(`/api/v1/models/${model.id}/predictions`).set(bearer(owner)).send(input);
       expect(ok.status).toBe(201);
