@@ -18,6 +18,13 @@ type Listener = (claimed: ClaimedDelivery[]) => void;
 export class OutboxSignal {
   private readonly listeners = new Set<Listener>();
 
+  /**
+   * Whether writers should claim the deliveries they make (see `ring`): set by the relay each time it looks at the
+   * queue, false while Redis is not ready or the queue is near WEBHOOKS_QUEUE_HIGH_WATER — claimed rows would
+   * then only be handed back. False until a relay has looked.
+   */
+  queueHasRoom = false;
+
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -23,6 +23,8 @@ export interface OutboxRow {
   userId: string;
   modelId: string | null;
   payload: { type: WebhookEventType; timestamp: string; data: Record<string, unknown> };
+  /** A writer that fans the event out itself should claim its deliveries for the queue (OutboxSignal.queueHasRoom). */
+  claim: boolean;
 }
 
 /**
@@ -61,6 +63,13 @@ export function fanOutDeliveries(source: string, options: { claim?: boolean } = 
      order by e.created_at${claim ? ' returning id, event_id, max_attempts' : ''}`;
 }
 
+/** The outbox entity of a row, for `em.insert`. */
+export function outboxEntity({ claim: _claim, ...row }: OutboxRow): Omit<OutboxRow, 'claim'> & {
+  relayedAt: null;
+} {
+  return { ...row, relayedAt: null };
+}
+
 /** The columns of `eventValues` rows, for a `values` CTE. */
 export const EVENT_COLUMNS = '(id, created_at, type, user_id, model_id, payload)';
 
@@ -92,7 +101,7 @@ export class WebhookEventsService implements OnModuleInit {
 
   async record(em: EntityManager, event: RecordedEvent): Promise<string> {
     const row = this.toRow(event);
-    await em.insert(WebhookEvent, { ...row, relayedAt: null });
+    await em.insert(WebhookEvent, outboxEntity(row));
     if (em.isInTransaction()) this.pending += 1;
     else this.committed();
     return row.id;
@@ -112,6 +121,7 @@ export class WebhookEventsService implements OnModuleInit {
       userId: event.userId,
       modelId: event.modelId ?? null,
       payload: { type: event.type, timestamp: createdAt.toISOString(), data: event.data },
+      claim: this.signal.queueHasRoom,
     };
   }
 

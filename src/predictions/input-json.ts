@@ -30,8 +30,9 @@ export function stringifyWithInput(body: { input: unknown }): string {
  * Remembers, as the text of `input`, its own characters in the request body it was parsed from, when the body is
  * `{"input": <array or object>}` and nothing else: then `inputJson` need not serialise again what the client sent
  * (for a genre14 row of 1 690 floats `JSON.stringify` cost more than `JSON.parse`). The slice is taken only when
- * a scan of it finds one complete array or object that ends where the body's object ends — a duplicated key, a
- * key written with escapes, or any other shape leaves the text to `JSON.stringify`. The text is kept verbatim
+ * it is one complete array or object that ends where the body's object ends (no quote in it, so no other key; or
+ * a scan finds where it closes) — a duplicated key, a key written with escapes, or any other shape leaves the
+ * text to `JSON.stringify`. The text is kept verbatim
  * (spacing, number spelling), which is what "the input exactly as it was sent" means.
  */
 export function rememberInputText(bodyText: string, input: unknown): void {
@@ -44,7 +45,9 @@ export function rememberInputText(bodyText: string, input: unknown): void {
   if (bodyText.charCodeAt(end) !== 0x7d /* } */) return;
   end--;
   while (end > start && isSpace(bodyText.charCodeAt(end))) end--;
-  if (closingOf(bodyText, start) !== end) return;
+  // Without a quote after `"input":` there is no second key and no string to skip: the value runs to `end`
+  // (JSON.parse accepted the body). Otherwise scan for where the value closes.
+  if (bodyText.indexOf('"', start) !== -1 && closingOf(bodyText, start) !== end) return;
   texts.set(input, bodyText.slice(start, end + 1));
 }
 

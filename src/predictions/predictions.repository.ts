@@ -3,7 +3,13 @@ import { keysetWhere, Page, PageQuery, toPage } from '../common/pagination';
 import type { PredictionStatus } from './prediction.entity';
 import { Prediction } from './prediction.entity';
 import { WebhookEvent } from '../events/webhook-event.entity';
-import { EVENT_COLUMNS, eventValues, fanOutDeliveries, OutboxRow } from '../events/webhook-events.service';
+import {
+  EVENT_COLUMNS,
+  eventValues,
+  fanOutDeliveries,
+  outboxEntity,
+  OutboxRow,
+} from '../events/webhook-events.service';
 import { queryOnPool } from '../database/pooled-sql';
 import type { ClaimedDelivery } from '../events/outbox-signal';
 import { inputJson } from './input-json';
@@ -59,7 +65,7 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
           errorMessage: prediction.errorMessage,
         },
       );
-      if (updated > 0 && event) await tx.insert(WebhookEvent, { ...event, relayedAt: null });
+      if (updated > 0 && event) await tx.insert(WebhookEvent, outboxEntity(event));
       return updated > 0;
     });
     return { written, claimed: [] };
@@ -109,7 +115,7 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
       events.length === 0
         ? insertPredictions
         : `with written as (${insertPredictions}), events ${EVENT_COLUMNS} as (values ${events.join(', ')}) ` +
-          fanOutDeliveries('events', { claim: true });
+          fanOutDeliveries('events', { claim: items.every((item) => !item.extra || item.extra.claim) });
     // Through `pg` directly: MikroORM's `execute` would inline and escape every value of the batch in JavaScript.
     const made = await queryOnPool<{ id: string; event_id: string; max_attempts: number }>(
       this.getEntityManager(),

@@ -161,8 +161,16 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Jobs the queue can take now: 0 while Redis is not ready, else WEBHOOKS_QUEUE_HIGH_WATER less those waiting. */
   private async room(): Promise<number> {
-    if (this.queue.client.status !== 'ready') return 0;
-    return this.queueHighWater - (await withTimeout(this.waitingJobs(), ENQUEUE_TIMEOUT_MS));
+    let room = 0;
+    try {
+      if (this.queue.client.status === 'ready') {
+        room = this.queueHighWater - (await withTimeout(this.waitingJobs(), ENQUEUE_TIMEOUT_MS));
+      }
+      return room;
+    } finally {
+      // Writers claim their deliveries only while a batch of them would still fit.
+      this.signal.queueHasRoom = room > BATCH;
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import { EntityRepository } from '@mikro-orm/postgresql';
 import { keysetWhere, PageQuery, toPage, type Page } from '../common/pagination';
+import { queryOnPool } from '../database/pooled-sql';
 import type { Webhook } from './webhook.entity';
 
 export class WebhooksRepository extends EntityRepository<Webhook> {
@@ -18,14 +19,19 @@ export class WebhooksRepository extends EntityRepository<Webhook> {
 
   /**
    * One attempt was made: stamp last_triggered_at, count a retry when it was not the first attempt, and when it
-   * succeeded reset the run of failed events — one statement per attempt.
+   * succeeded reset the run of failed events — one statement per attempt. A first attempt that succeeded on a
+   * webhook with no failures, stamped within the last second, changes nothing but that stamp and is not written:
+   * under a stream of events every delivery would otherwise update (and wait for the lock on) the same row.
    */
   async recordAttempt(id: string, isRetry: boolean, succeeded: boolean): Promise<void> {
-    await this.getEntityManager().execute(
-      `update webhooks set last_triggered_at = now(), retry_count = retry_count + ?,
-         consecutive_failures = case when ? then 0 else consecutive_failures end
-       where id = ?`,
-      [isRetry ? 1 : 0, succeeded, id],
+    await queryOnPool(
+      this.getEntityManager(),
+      `update webhooks set last_triggered_at = now(), retry_count = retry_count + $2,
+         consecutive_failures = case when $3 then 0 else consecutive_failures end
+       where id = $1
+         and not ($3 and $2 = 0 and consecutive_failures = 0
+                  and coalesce(last_triggered_at > now() - interval '1 second', false))`,
+      [id, isRetry ? 1 : 0, succeeded],
     );
   }
 
