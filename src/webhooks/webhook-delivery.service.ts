@@ -1,4 +1,3 @@
-import { MikroORM } from '@mikro-orm/postgresql';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
@@ -9,7 +8,11 @@ import { MetricsService } from '../metrics/metrics.service';
 import { OutboxSignal } from '../events/outbox-signal';
 import { retryDelayMs, type BackoffSettings } from './backoff';
 import { SecretCipher } from './secret-cipher';
-import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import {
+  AttemptDelivery,
+  AttemptWebhook,
+  WebhookDeliveriesRepository,
+} from './webhook-deliveries.repository';
 import { WebhookDelivery } from './webhook-delivery.entity';
 import type { WebhookPayload } from './webhook-events.catalogue';
 import { WebhookSender, type SendResult } from './webhook-sender';
@@ -56,7 +59,6 @@ export class WebhookDeliveryService {
   private readonly disableAfter: number;
 
   constructor(
-    private readonly orm: MikroORM,
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly webhooks: WebhooksRepository,
     private readonly sender: WebhookSender,
@@ -75,7 +77,7 @@ export class WebhookDeliveryService {
   }
 
   /** The secrets that sign right now: the current one, plus the previous one during its overlap after a rotation. */
-  liveSecrets(webhook: Webhook, now: Date = new Date()): string[] {
+  liveSecrets(webhook: AttemptWebhook, now: Date = new Date()): string[] {
     const secrets = [this.cipher.decrypt(webhook.secret)];
     if (webhook.previousSecret && webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt > now) {
       secrets.push(this.cipher.decrypt(webhook.previousSecret));
@@ -85,7 +87,7 @@ export class WebhookDeliveryService {
 
   /** The exact request headers of one attempt. */
   buildHeaders(
-    webhook: Webhook,
+    webhook: AttemptWebhook,
     eventId: string,
     body: string,
     now: Date = new Date(),
@@ -143,17 +145,16 @@ export class WebhookDeliveryService {
    * `lastChance`: Bull will not run this job again, whatever the delivery row says.
    */
   async attemptQueued(deliveryId: string, lastChance: boolean): Promise<void> {
-    const em = this.orm.em.fork();
-    const delivery = await em.findOne(WebhookDelivery, { id: deliveryId }, { populate: ['webhook'] });
-    if (!delivery || delivery.status !== 'pending') return; // deleted, or a duplicate job of a finished delivery
-    await this.attempt(delivery, delivery.webhook, { lastChance, countsTowardsDisable: true }, em);
+    const found = await this.deliveries.loadForAttempt(deliveryId);
+    if (!found || found.delivery.status !== 'pending') return; // deleted, or a duplicate job of a finished delivery
+    await this.attempt(found.delivery, found.webhook, { lastChance, countsTowardsDisable: true });
   }
 
+  /** One attempt; its outcome is written with `saveAttempt` (plain SQL), whether or not `delivery` is managed. */
   private async attempt(
-    delivery: WebhookDelivery,
-    webhook: Webhook,
+    delivery: AttemptDelivery,
+    webhook: AttemptWebhook,
     options: { lastChance: boolean; countsTowardsDisable: boolean },
-    em = this.deliveries.getEntityManager(),
   ): Promise<void> {
     const now = new Date();
     if (!webhook.isActive && options.countsTowardsDisable) {
@@ -161,7 +162,7 @@ export class WebhookDeliveryService {
       delivery.error = `Not sent: the webhook is disabled${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}`;
       delivery.completedAt = now;
       delivery.nextAttemptAt = null;
-      await em.flush();
+      await this.deliveries.saveAttempt(delivery);
       return;
     }
     const body = serializePayload(delivery.payload);
@@ -201,11 +202,11 @@ export class WebhookDeliveryService {
       }
     }
     this.metrics?.observeWebhookDelivery(isSuccess(result) ? 'success' : retry ? 'retry' : 'failed');
-    await em.flush();
+    await this.deliveries.saveAttempt(delivery);
     if (retry) throw retry;
   }
 
-  private finish(delivery: WebhookDelivery, status: 'success' | 'failed'): void {
+  private finish(delivery: AttemptDelivery, status: 'success' | 'failed'): void {
     delivery.status = status;
     delivery.completedAt = new Date();
     delivery.nextAttemptAt = null;
