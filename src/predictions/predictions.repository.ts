@@ -117,16 +117,16 @@ export class PredictionsRepository extends EntityRepository<Prediction> {
         : `with written as (${insertPredictions}), events ${EVENT_COLUMNS} as (values ${events.join(', ')}) ` +
           fanOutDeliveries('events', { claim: items.every((item) => !item.extra || item.extra.claim) });
     // Through `pg` directly: MikroORM's `execute` would inline and escape every value of the batch in JavaScript.
-    const made = await queryOnPool<{ id: string; event_id: string; max_attempts: number }>(
+    const made = await queryOnPool<ClaimedDelivery & { eventId: string }>(
       this.getEntityManager(),
       text,
       values,
     );
     const byEvent = new Map<string, ClaimedDelivery[]>();
-    for (const row of made) {
-      const list = byEvent.get(row.event_id) ?? [];
-      list.push({ id: row.id, maxAttempts: row.max_attempts });
-      byEvent.set(row.event_id, list);
+    for (const { eventId, ...delivery } of made) {
+      const list = byEvent.get(eventId) ?? [];
+      list.push(delivery);
+      byEvent.set(eventId, list);
     }
     return items.map(({ extra }) => (extra && byEvent.get(extra.id)) || []);
   }

@@ -57,43 +57,45 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
    * of CPU per delivery, which under a stream of predictions starved the deliveries.
    */
   async loadForAttempt(id: string): Promise<{ delivery: AttemptDelivery; webhook: AttemptWebhook } | null> {
-    const [row] = await queryOnPool<Record<string, unknown>>(
+    type Row = AttemptDelivery & Omit<AttemptWebhook, 'id'> & { webhookId: string };
+    const [row] = await queryOnPool<Row>(
       this.getEntityManager(),
-      `select d.id, d.event_id, d.payload, d.status, d.attempts, d.max_attempts, d.last_attempt_at, d.response_status,
-              d.response_body, d.duration_ms, d.error, d.next_attempt_at, d.completed_at,
-              w.id as w_id, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at, w.headers,
-              w.timeout_seconds, w.is_active, w.disabled_reason
+      `select d.id, d.event_id as "eventId", d.payload, d.status, d.attempts, d.max_attempts as "maxAttempts",
+              d.last_attempt_at as "lastAttemptAt", d.response_status as "responseStatus",
+              d.response_body as "responseBody", d.duration_ms as "durationMs", d.error,
+              d.next_attempt_at as "nextAttemptAt", d.completed_at as "completedAt",
+              w.id as "webhookId", w.url, w.secret, w.previous_secret as "previousSecret",
+              w.previous_secret_expires_at as "previousSecretExpiresAt", w.headers,
+              w.timeout_seconds as "timeoutSeconds", w.is_active as "isActive", w.disabled_reason as "disabledReason"
          from webhook_deliveries d join webhooks w on w.id = d.webhook_id
         where d.id = $1`,
       [id],
     );
     if (!row) return null;
+    const {
+      webhookId,
+      url,
+      secret,
+      previousSecret,
+      previousSecretExpiresAt,
+      headers,
+      timeoutSeconds,
+      isActive,
+      disabledReason,
+      ...delivery
+    } = row;
     return {
-      delivery: {
-        id: row.id as string,
-        eventId: row.event_id as string,
-        payload: row.payload as AttemptDelivery['payload'],
-        status: row.status as AttemptDelivery['status'],
-        attempts: row.attempts as number,
-        maxAttempts: row.max_attempts as number,
-        lastAttemptAt: row.last_attempt_at as Date | null,
-        responseStatus: row.response_status as number | null,
-        responseBody: row.response_body as string | null,
-        durationMs: row.duration_ms as number | null,
-        error: row.error as string | null,
-        nextAttemptAt: row.next_attempt_at as Date | null,
-        completedAt: row.completed_at as Date | null,
-      },
+      delivery,
       webhook: {
-        id: row.w_id as string,
-        url: row.url as string,
-        secret: row.secret as string,
-        previousSecret: row.previous_secret as string | null,
-        previousSecretExpiresAt: row.previous_secret_expires_at as Date | null,
-        headers: row.headers as Record<string, string> | null,
-        timeoutSeconds: row.timeout_seconds as number,
-        isActive: row.is_active as boolean,
-        disabledReason: row.disabled_reason as string | null,
+        id: webhookId,
+        url,
+        secret,
+        previousSecret,
+        previousSecretExpiresAt,
+        headers,
+        timeoutSeconds,
+        isActive,
+        disabledReason,
       },
     };
   }
@@ -119,10 +121,6 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
         delivery.completedAt,
       ],
     );
-  }
-
-  findWithWebhook(id: string): Promise<WebhookDelivery | null> {
-    return this.findOne({ id }, { populate: ['webhook'], refresh: true });
   }
 
   /**
@@ -152,17 +150,16 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
    * back with `unqueue` those it could not add. Should the process die in between, the rows look queued with no
    * sign of life and `requeueStale` hands them back.
    */
-  async claimUnqueued(limit: number): Promise<ClaimedDelivery[]> {
-    const rows = await queryOnPool<{ id: string; max_attempts: number }>(
+  claimUnqueued(limit: number): Promise<ClaimedDelivery[]> {
+    return queryOnPool<ClaimedDelivery>(
       this.getEntityManager(),
       `update webhook_deliveries d set queued_at = now()
          from (select id from webhook_deliveries where queued_at is null and status = 'pending'
                 order by created_at limit $1 for update skip locked) claimed
         where d.id = claimed.id
-        returning d.id, d.max_attempts`,
+        returning d.id, d.max_attempts as "maxAttempts"`,
       [limit],
     );
-    return rows.map((row) => ({ id: row.id, maxAttempts: row.max_attempts }));
   }
 
   /** Outbox stage 2, give back: claimed deliveries whose jobs could not be added, for the next run to queue. */

@@ -84,13 +84,15 @@ describe('prediction fast path (e2e)', () => {
 
     it('records and echoes the input as it was sent (spacing and number spelling kept)', async () => {
       const { key } = await createKey(a, owner, 'verbatim');
+      const postText = (body: string) =>
+        a
+          .http()
+          .post(`/api/v1/models/${model.id}/predictions`)
+          .set('X-API-Key', key)
+          .set('Content-Type', 'application/json')
+          .send(body);
       const sent = '[ [1.50, 2, 3e0,\n 4] ]';
-      const res = await a
-        .http()
-        .post(`/api/v1/models/${model.id}/predictions`)
-        .set('X-API-Key', key)
-        .set('Content-Type', 'application/json')
-        .send(`{ "input" : ${sent} }`);
+      const res = await postText(`{ "input" : ${sent} }`);
       expect(res.status).toBe(201);
       expect(res.text).toContain(`"input":${sent},`);
       expect(res.body.input).toEqual([[1.5, 2, 3, 4]]);
@@ -101,12 +103,7 @@ describe('prediction fast path (e2e)', () => {
         ]);
       expect(row.text).toBe(sent);
       // A duplicated key is not taken verbatim: the row holds the value JSON.parse kept.
-      const twice = await a
-        .http()
-        .post(`/api/v1/models/${model.id}/predictions`)
-        .set('X-API-Key', key)
-        .set('Content-Type', 'application/json')
-        .send('{"input": [[9, 9, 9, 9]], "input": [[1, 2, 3, 4]]}');
+      const twice = await postText('{"input": [[9, 9, 9, 9]], "input": [[1, 2, 3, 4]]}');
       expect(twice.status).toBe(201);
       expect((await predictionRow(a, twice.body.id as string))?.input_data).toEqual([[1, 2, 3, 4]]);
     });
@@ -234,19 +231,15 @@ describe('prediction fast path (e2e)', () => {
 
     it('lowering the share to view (403), then revoking it (404)', async () => {
       await warm();
-      const lowered = await b
-        .http()
-        .patch(`/api/v1/models/${model.id}/shares/${shareId}`)
-        .set(bearer(owner))
-        .send({ permission: 'view' });
-      expect(lowered.status).toBe(200);
+      const setPermission = (permission: string) =>
+        b
+          .http()
+          .patch(`/api/v1/models/${model.id}/shares/${shareId}`)
+          .set(bearer(owner))
+          .send({ permission });
+      expect((await setPermission('view')).status).toBe(200);
       expectErrorShape((await predictWithKey(a, key)).body, 403, 'INSUFFICIENT_PERMISSION');
-      const raised = await b
-        .http()
-        .patch(`/api/v1/models/${model.id}/shares/${shareId}`)
-        .set(bearer(owner))
-        .send({ permission: 'use' });
-      expect(raised.status).toBe(200);
+      expect((await setPermission('use')).status).toBe(200);
       await warm();
       const revoked = await b
         .http()
