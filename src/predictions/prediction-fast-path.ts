@@ -18,7 +18,6 @@ import { HELMET_OPTIONS } from '../common/security-headers';
 import type { AppConfig } from '../config/app.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { ModelAccessService } from '../model-shares/model-access.service';
-import { AccessEpoch } from '../redis/redis.module';
 import { PredictionThrottle } from '../throttle/prediction-throttle';
 import { UsersService } from '../users/users.service';
 import { rememberInputText, stringifyWithInput } from './input-json';
@@ -41,7 +40,6 @@ export interface FastPathDeps {
   tokens: TokenService;
   users: UsersService;
   access: ModelAccessService;
-  epoch: AccessEpoch;
   throttle: PredictionThrottle;
   predictions: PredictionsService;
   metrics: MetricsService;
@@ -65,7 +63,8 @@ export interface FastPathDeps {
  * What it does not handle goes on to Express untouched, where the Nest route (which also documents it in the
  * OpenAPI document) answers: `Prefer: respond-async`, a body that is not `application/json` in UTF-8, a
  * compressed body, any other method or path. API keys, users and model access come from epoch-guarded caches
- * (see AccessEpoch), so a warm request costs two Redis round trips (epoch, throttle) and the group commit.
+ * (see AccessEpoch), so a warm request costs its share of one Redis call per event-loop turn (the epoch and the
+ * throttle, PredictionThrottle.admit) and of the group commit.
  */
 export class PredictionFastPath {
   private readonly logger = new Logger(PredictionFastPath.name);
@@ -80,7 +79,6 @@ export class PredictionFastPath {
       tokens: app.get(TokenService, { strict: false }),
       users: app.get(UsersService, { strict: false }),
       access: app.get(ModelAccessService, { strict: false }),
-      epoch: app.get(AccessEpoch, { strict: false }),
       throttle: app.get(PredictionThrottle, { strict: false }),
       predictions: app.get(PredictionsService, { strict: false }),
       metrics: app.get(MetricsService, { strict: false }),
@@ -167,13 +165,14 @@ export class PredictionFastPath {
     const credential = extractCredential(req);
     if (!credential)
       throw new AppError('UNAUTHENTICATED', 'Authentication required: a Bearer token or X-API-Key');
-    // A key this process has seen: its throttle is counted while the epoch is read (one Redis round trip for
-    // both). The key is still authenticated under that epoch before anything else happens.
+    // A key this process has seen is counted against its throttle while the epoch is read (PredictionThrottle.admit:
+    // one Redis call for every prediction of this event-loop turn). The key is still authenticated under that
+    // epoch before the count is judged or anything else happens.
     const key = credential.kind === 'apiKey' ? this.deps.apiKeys.present(credential.value) : undefined;
     const knownKeyId = key?.cachedKeyId;
-    const early =
-      knownKeyId === undefined ? undefined : settle(this.deps.throttle.hitTracker(`key:${knownKeyId}`));
-    const epoch = await this.deps.epoch.current();
+    const { epoch, record } = await this.deps.throttle.admit(
+      knownKeyId === undefined ? undefined : `key:${knownKeyId}`,
+    );
     const auth: AuthContext = key
       ? await this.deps.apiKeys.authenticateSnapshot(key, epoch)
       : await RequestContext.create(this.deps.orm.em, () =>
@@ -181,8 +180,8 @@ export class PredictionFastPath {
         );
     // As with the guard, the throttle's headers go on every answer after it counted, errors included.
     headers.push(
-      ...(early !== undefined && auth.apiKey?.id === knownKeyId
-        ? await unsettle(early)
+      ...(record !== undefined && auth.apiKey?.id === knownKeyId
+        ? this.deps.throttle.judge(record)
         : await this.deps.throttle.hit(auth)),
     );
     const access = await this.deps.access.requireCached(auth, modelId, 'use', epoch);
@@ -286,22 +285,6 @@ export class PredictionFastPath {
     this.send(res, requestId, mapped.status, headers, body);
     if (!req.complete) res.once('finish', () => req.destroy());
   }
-}
-
-type Settled<T> = Promise<{ ok: true; value: T } | { ok: false; error: unknown }>;
-
-/** A promise that never rejects (so it can wait unobserved while other work may throw first). */
-function settle<T>(promise: Promise<T>): Settled<T> {
-  return promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-
-async function unsettle<T>(settled: Settled<T>): Promise<T> {
-  const result = await settled;
-  if (result.ok) return result.value;
-  throw result.error;
 }
 
 function tooLarge(limit: number): AppError {

@@ -27,7 +27,8 @@ export class RedisKeys {
 @Injectable()
 export class AccessEpoch {
   private readonly logger = new Logger(AccessEpoch.name);
-  private readonly key: string;
+  /** The Redis key holding the epoch (read with others in one script by PredictionThrottle.admit). */
+  readonly key: string;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -74,6 +75,11 @@ export class AccessEpoch {
         'Redis is unreachable: the access change will be announced when it is back',
       );
     }
+  }
+
+  /** A change is waiting to be announced: the next read must go through `current`, which bumps first. */
+  get announcementPending(): boolean {
+    return this.unannounced;
   }
 
   private unannounced = false;

@@ -2,13 +2,14 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import type Redis from 'ioredis';
 import type { RedisKeys } from '../redis/redis.module';
+import { RedisScript } from '../redis/redis-script';
 
 /**
  * Fixed-window counter with an optional block, in one atomic Lua call:
  * KEYS[1] hit counter, KEYS[2] block marker; ARGV ttl ms, limit, block ms.
  * Returns {hits, counter ttl ms, block ttl ms (<= 0 when not blocked)}.
  */
-const INCREMENT = `
+const INCREMENT = new RedisScript(`
 local hits = redis.call('INCR', KEYS[1])
 if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
@@ -19,7 +20,7 @@ if blocked <= 0 and hits > tonumber(ARGV[2]) then
   blocked = tonumber(ARGV[3])
 end
 return {hits, ttl, blocked}
-`;
+`);
 
 /** ThrottlerStorage in Redis, so limits hold across processes and restarts. Times are returned in seconds. */
 export class RedisThrottlerStorage implements ThrottlerStorage {
@@ -35,31 +36,42 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
-    const base = `${this.keyPrefix}:${throttlerName}:${key}`;
+    const { hits, blocked } = this.keysOf(throttlerName, key);
     let counted: [number, number, number];
     try {
-      counted = (await this.redis.eval(
-        INCREMENT,
-        2,
-        `${base}:hits`,
-        `${base}:blocked`,
-        String(Math.max(1, Math.round(ttl))),
-        String(limit),
-        String(Math.max(1, Math.round(blockDuration))),
+      counted = (await INCREMENT.run(
+        this.redis,
+        [hits, blocked],
+        [String(Math.max(1, Math.round(ttl))), String(limit), String(Math.max(1, Math.round(blockDuration)))],
       )) as [number, number, number];
     } catch {
       // Redis is down: fail open rather than turn every throttled route (predictions included) into a 500.
-      return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
+      return failOpen(ttl);
     }
-    const [hits, ttlMs, blockMs] = counted;
-    const isBlocked = blockMs > 0;
-    return {
-      totalHits: hits,
-      timeToExpire: Math.max(0, Math.ceil(ttlMs / 1000)),
-      isBlocked,
-      timeToBlockExpire: isBlocked ? Math.max(1, Math.ceil(blockMs / 1000)) : 0,
-    };
+    return toRecord(...counted);
   }
+
+  /** The Redis keys of a throttler's counter and block marker for a (hashed) tracker key. */
+  keysOf(throttlerName: string, key: string): { hits: string; blocked: string } {
+    const base = `${this.keyPrefix}:${throttlerName}:${key}`;
+    return { hits: `${base}:hits`, blocked: `${base}:blocked` };
+  }
+}
+
+/** A storage record from the counter after the hit, the counter's TTL and the block's TTL (<= 0: none), in ms. */
+export function toRecord(hits: number, ttlMs: number, blockMs: number): ThrottlerStorageRecord {
+  const isBlocked = blockMs > 0;
+  return {
+    totalHits: hits,
+    timeToExpire: Math.max(0, Math.ceil(ttlMs / 1000)),
+    isBlocked,
+    timeToBlockExpire: isBlocked ? Math.max(1, Math.ceil(blockMs / 1000)) : 0,
+  };
+}
+
+/** What a hit counts as while Redis cannot be asked: nothing (fail open). */
+export function failOpen(ttlMs: number): ThrottlerStorageRecord {
+  return { totalHits: 0, timeToExpire: Math.ceil(ttlMs / 1000), isBlocked: false, timeToBlockExpire: 0 };
 }
 
 /** The one throttle storage layout (key prefix `<REDIS_PREFIX>:throttle`), for the guard and the fast path. */

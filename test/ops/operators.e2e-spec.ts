@@ -342,3 +342,45 @@ describe('operators: METRICS_TOKEN and rate limits (low limits, an app of its ow
     expect((await t.http().get('/api/v1/users/me').set(bearer(user))).status).toBe(200);
   });
 });
+
+describe('operators: the predictions throttle under concurrent requests (3 a minute, an app of its own)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ env: { THROTTLE_PREDICTIONS_PER_MINUTE: '3' } });
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('counts predictions sent at the same time one by one: exactly the budget left passes, each with its own remaining count', async () => {
+    const owner = await registerUser(t, 'burst');
+    const modelId = await uploadModel(t, owner, 'burst');
+    const { key } = await createApiKey(t, owner, 'burst');
+    const predict = () =>
+      t
+        .http()
+        .post(`/api/v1/models/${modelId}/predictions`)
+        .set('X-API-Key', key)
+        .send({ input: [[1, 2, 3, 4]] });
+    // The first use caches the key; the six after it are counted together, in as few Redis calls as they arrive in.
+    const first = await predict();
+    expect(first.status).toBe(201);
+    expect(first.headers['x-ratelimit-remaining-predictions']).toBe('2');
+    const answers = await Promise.all(Array.from({ length: 6 }, predict));
+    const passed = answers.filter((a) => a.status === 201);
+    const refused = answers.filter((a) => a.status === 429);
+    expect(passed).toHaveLength(2);
+    expect(refused).toHaveLength(4);
+    expect(passed.map((a) => a.headers['x-ratelimit-remaining-predictions']).sort()).toEqual(['0', '1']);
+    for (const answer of refused) {
+      expectErrorShape(answer.body, 429, 'RATE_LIMITED');
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    }
+    // Only the three that passed were recorded.
+    const rows = await t.http().get(`/api/v1/models/${modelId}/predictions`).set('X-API-Key', key);
+    expect(rows.status).toBe(200);
+    expect(rows.body.items).toHaveLength(3);
+  });
+});
