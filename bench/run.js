@@ -556,6 +556,17 @@ async function countRows(ctx, modelId) {
   return row;
 }
 
+/**
+ * VACUUM (ANALYZE) of the tables the prediction path writes, before each service cell. This machine's Postgres
+ * runs with autovacuum off (conf.d/90-ci.conf), so without it dead index entries (webhook deliveries claimed
+ * for the queue) and stale statistics pile up from cell to cell, which a deployment's autovacuum would clear.
+ */
+async function vacuum(ctx) {
+  const started = Date.now();
+  await ctx.db.query('vacuum (analyze) predictions, webhook_deliveries, webhook_events, webhooks');
+  return Date.now() - started;
+}
+
 /** Waits until the row count stops moving (requests cut off when wrk stopped still finish on the server). */
 async function settledRows(ctx, modelId) {
   let last = await countRows(ctx, modelId);
@@ -593,6 +604,7 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
   const isService = target.kind === 'service';
   const url = `${target.base}/api/v1/models/${isService ? modelId : scenario}/predictions`;
   const env = { ...authEnv(ctx), BENCH_BODY_FILE: ctx.bodies[scenario], BENCH_IDS: isService ? '1' : '0' };
+  if (isService) await vacuum(ctx);
   const before = isService ? await countRows(ctx, modelId) : null;
   const script = path.join(__dirname, 'wrk', 'post.lua');
   const warm =
