@@ -28,20 +28,28 @@ export interface OutboxRow {
 }
 
 /**
- * One event's `(id, created_at, type, user_id, model_id, payload)` row for a `values` list (typed, so the list can
- * stand as a CTE), its values appended to `values`. See `fanOutDeliveries`.
+ * Events as the columns of an `unnest` (see `EVENTS_FROM_ARRAYS`): one array per column, an event per index.
  */
-export function eventValues(row: OutboxRow, values: unknown[]): string {
-  const n = values.length;
-  values.push(
-    row.id,
-    row.createdAt.toISOString(),
-    row.type,
-    row.userId,
-    row.modelId,
-    JSON.stringify(row.payload),
-  );
-  return `($${n + 1}::uuid, $${n + 2}::timestamptz, $${n + 3}::varchar, $${n + 4}::uuid, $${n + 5}::uuid, $${n + 6}::jsonb)`;
+export function eventArrays(rows: OutboxRow[]): unknown[][] {
+  const columns: unknown[][] = [[], [], [], [], [], []];
+  for (const row of rows) {
+    columns[0].push(row.id);
+    columns[1].push(row.createdAt.toISOString());
+    columns[2].push(row.type);
+    columns[3].push(row.userId);
+    columns[4].push(row.modelId);
+    columns[5].push(JSON.stringify(row.payload));
+  }
+  return columns;
+}
+
+/**
+ * A CTE body (with the columns of webhook_events) over the arrays of `eventArrays`, bound from `$first` on: the
+ * statement's text does not depend on how many events it holds, so it can be prepared once.
+ */
+export function eventsFromArrays(first: number): string {
+  const [id, createdAt, type, userId, modelId, payload] = [0, 1, 2, 3, 4, 5].map((i) => `$${first + i}`);
+  return `select * from unnest(${id}::uuid[], ${createdAt}::timestamptz[], ${type}::varchar[], ${userId}::uuid[], ${modelId}::uuid[], ${payload}::jsonb[])`;
 }
 
 /**
@@ -70,7 +78,7 @@ export function outboxEntity({ claim: _claim, ...row }: OutboxRow): Omit<OutboxR
   return { ...row, relayedAt: null };
 }
 
-/** The columns of `eventValues` rows, for a `values` CTE. */
+/** The columns of `eventArrays` / `eventsFromArrays`, for a CTE. */
 export const EVENT_COLUMNS = '(id, created_at, type, user_id, model_id, payload)';
 
 /**

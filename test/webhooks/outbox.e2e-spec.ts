@@ -85,6 +85,30 @@ describe('webhook outbox with Redis stopped and started again (e2e)', () => {
     );
   });
 
+  it('records a large input (its own parameter) and small ones (arrays) sent together, and delivers each event', async () => {
+    // 2 000 rows are ~160 KB of JSON: over the group commit's array limit for one input (16 KB), so a batch holding
+    // it is written as VALUES rows; the small ones alone go as arrays. Either way every row and event commits.
+    const large = Array.from({ length: 2000 }, () => ROW);
+    const before = receiver.on('/events').length;
+    const answers = await Promise.all([predict(large), predict([ROW]), predict([ROW, ROW]), predict([ROW])]);
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201]);
+    const inputs = [large, [ROW], [ROW, ROW], [ROW]];
+    for (const [i, answer] of answers.entries()) {
+      const [row] = await t.orm.em.getConnection().execute<Array<{ input: unknown; rows: number }>>(
+        `select input_data as input, jsonb_array_length(output_data -> 'variable') as rows
+             from predictions where id = ? and status = 'success'`,
+        [answer.body.id],
+      );
+      expect(row.input).toEqual(inputs[i]);
+      expect(row.rows).toBe(inputs[i].length);
+    }
+    const delivered = await receiver.waitFor('/events', before + 4);
+    const ids = delivered
+      .slice(before)
+      .map((req) => (JSON.parse(req.body) as { data: { predictionId: string } }).data.predictionId);
+    expect(ids.sort()).toEqual(answers.map((a) => a.body.id as string).sort());
+  });
+
   it('keeps serving predictions with Redis down, then delivers every event once it is back', async () => {
     await eventually(async () => {
       const [row] = await t.orm.em
