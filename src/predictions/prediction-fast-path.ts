@@ -248,12 +248,18 @@ export class PredictionFastPath {
       payload !== null && typeof payload === 'object' && 'input' in payload
         ? stringifyWithInput(payload)
         : JSON.stringify(payload);
-    res.statusCode = status;
-    res.setHeader('X-Request-Id', requestId);
-    for (const [name, value] of this.deps.staticHeaders) res.setHeader(name, value);
-    for (const [name, value] of headers) res.setHeader(name, value);
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', Buffer.byteLength(body));
+    // One flat list handed to writeHead: Node validates and writes it as it is, without building the header map
+    // that a setHeader per header would (a dozen of them here, on every answer).
+    const flat: string[] = ['X-Request-Id', requestId];
+    for (const [name, value] of this.deps.staticHeaders) flat.push(name, value);
+    for (const [name, value] of headers) flat.push(name, value);
+    flat.push(
+      'Content-Type',
+      'application/json; charset=utf-8',
+      'Content-Length',
+      String(Buffer.byteLength(body)),
+    );
+    res.writeHead(status, flat);
     res.end(body);
   }
 
