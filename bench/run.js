@@ -511,19 +511,40 @@ async function uploadModel(base, headers, fixture, name) {
 // ---------------------------------------------------------------------------------------------------------
 // Load
 
+/**
+ * Runs wrk as a child process and waits for it without blocking this process: the bench's webhook sink lives here
+ * and must keep answering the service's deliveries while the load runs (with `spawnSync` it could not, so every
+ * delivery attempted during a cell waited for its 10 s timeout).
+ */
 function runWrk(ctx, { url, script, connections, seconds, env }) {
   const outFile = path.join(ctx.tmp, `wrk-${process.hrtime.bigint()}.json`);
   const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '-s', script, url];
-  const r = spawnSync('wrk', args, {
-    env: { ...process.env, ...env, BENCH_OUT_FILE: outFile },
-    encoding: 'utf8',
-    maxBuffer: 16 << 20,
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', args, {
+      env: { ...process.env, ...env, BENCH_OUT_FILE: outFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.once('error', reject);
+    child.once('close', (status) => {
+      if (status !== 0) {
+        reject(new Error(`wrk failed (${status}): ${output}`));
+        return;
+      }
+      try {
+        const result = JSON.parse(fs.readFileSync(outFile, 'utf8'));
+        const idsFile = `${outFile}.ids`;
+        result.ids = fs.existsSync(idsFile)
+          ? fs.readFileSync(idsFile, 'utf8').split('\n').filter(Boolean)
+          : [];
+        resolve(result);
+      } catch (err) {
+        reject(err);
+      }
+    });
   });
-  if (r.status !== 0) throw new Error(`wrk failed (${r.status}): ${r.stderr || r.stdout}`);
-  const result = JSON.parse(fs.readFileSync(outFile, 'utf8'));
-  const idsFile = `${outFile}.ids`;
-  result.ids = fs.existsSync(idsFile) ? fs.readFileSync(idsFile, 'utf8').split('\n').filter(Boolean) : [];
-  return result;
 }
 
 function authEnv(ctx) {
@@ -608,11 +629,13 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
   const before = isService ? await countRows(ctx, modelId) : null;
   const script = path.join(__dirname, 'wrk', 'post.lua');
   const warm =
-    ctx.opts.warmup > 0 ? runWrk(ctx, { url, script, connections, seconds: ctx.opts.warmup, env }) : null;
+    ctx.opts.warmup > 0
+      ? await runWrk(ctx, { url, script, connections, seconds: ctx.opts.warmup, env })
+      : null;
   const cpu0 = treeCpuSeconds(target.child.pid);
   const m0 = machineCpu();
   const load0 = loadAvg();
-  const main = runWrk(ctx, { url, script, connections, seconds: ctx.opts.duration, env });
+  const main = await runWrk(ctx, { url, script, connections, seconds: ctx.opts.duration, env });
   const cpu1 = treeCpuSeconds(target.child.pid);
   const m1 = machineCpu();
   const rss = treeRss(target.child.pid);
@@ -785,7 +808,7 @@ async function runListing(ctx) {
     urls.ownDeep = `${urls.own}&cursor=${cursor}`;
     const entry = { rows: n, insertSeconds, routes: {} };
     for (const [key, url] of Object.entries(urls)) {
-      const r = runWrk(ctx, { url, script, connections: 1, seconds: 5, env });
+      const r = await runWrk(ctx, { url, script, connections: 1, seconds: 5, env });
       entry.routes[key] = {
         reqPerSec: round(r.requests / (r.durationUs / 1e6), 0),
         p50Ms: round(r.latencyUs.p50 / 1000, 2),
@@ -854,7 +877,7 @@ async function runSoak(ctx) {
   sample();
   const deadline = started + (ctx.opts.soakMaxSeconds ?? Infinity) * 1000;
   while (done < ctx.opts.soak && Date.now() < deadline) {
-    const r = runWrk(ctx, { url, script, connections: ctx.opts.soakConnections, seconds: 10, env });
+    const r = await runWrk(ctx, { url, script, connections: ctx.opts.soakConnections, seconds: 10, env });
     done += r.ok;
     non2xx += r.bad;
     sample();
