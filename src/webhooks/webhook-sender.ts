@@ -25,6 +25,11 @@ export interface SendResult {
   retryAfterMs: number | null;
 }
 
+/** Idle kept-alive connections to webhook targets are closed after this long. */
+const FREE_SOCKET_TIMEOUT_MS = 4_000;
+/** How a request on a kept-alive socket that the server had already closed fails. */
+const STALE_SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
+
 export class RefusedTargetError extends Error {
   readonly code = 'EWEBHOOKTARGET';
 }
@@ -65,8 +70,13 @@ export class WebhookSender implements OnModuleDestroy {
   constructor(config: ConfigService<AppConfig, true>) {
     this.allowPrivate = config.get('webhooks', { infer: true }).allowPrivateTargets;
     const lookup = this.allowPrivate ? undefined : (guardedLookup as unknown as LookupFunction);
-    this.httpAgent = new http.Agent({ keepAlive: false, lookup });
-    this.httpsAgent = new https.Agent({ keepAlive: false, lookup });
+    // Connections are kept open between deliveries to the same host: a new TCP connection (and for https a TLS
+    // handshake) per delivery cost more than the delivery itself. The SSRF guard still holds, as it runs when a
+    // socket connects and a kept socket stays connected to the address it was allowed to reach. Idle sockets
+    // close after FREE_SOCKET_TIMEOUT_MS, under the 5 s keep-alive timeout of common servers (Node's included).
+    const agent = { keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS, maxFreeSockets: 64, lookup };
+    this.httpAgent = new http.Agent(agent);
+    this.httpsAgent = new https.Agent(agent);
   }
 
   onModuleDestroy(): void {
@@ -97,17 +107,33 @@ export class WebhookSender implements OnModuleDestroy {
 
       const isHttps = target.protocol === 'https:';
       const client = isHttps ? https : http;
+      let request: http.ClientRequest;
       deadline.timer = setTimeout(() => {
         request.destroy();
         fail(`Timed out after ${timeoutMs} ms`);
       }, timeoutMs);
-      const request = client.request(target, {
-        method: 'POST',
-        agent: isHttps ? this.httpsAgent : this.httpAgent,
-        headers: { ...headers, 'content-length': Buffer.byteLength(body).toString() },
-        ...(this.allowPrivate ? {} : { lookup: guardedLookup as unknown as LookupFunction }),
-      });
-      request.on('response', (response) => {
+      const start = (retryOnStaleSocket: boolean) => {
+        request = client.request(target, {
+          method: 'POST',
+          agent: isHttps ? this.httpsAgent : this.httpAgent,
+          headers: { ...headers, 'content-length': Buffer.byteLength(body).toString() },
+          ...(this.allowPrivate ? {} : { lookup: guardedLookup as unknown as LookupFunction }),
+        });
+        request.on('response', (response) => onResponse(response));
+        request.on('error', (error: NodeJS.ErrnoException) => {
+          if (settled) return; // our own timeout destroyed it
+          // A kept-alive socket the server closed meanwhile fails before anything was answered: send once more on a
+          // fresh connection rather than count it as a failed attempt (Node's documented pattern, `reusedSocket`).
+          if (retryOnStaleSocket && request.reusedSocket && STALE_SOCKET_ERRORS.has(error.code ?? '')) {
+            start(false);
+            return;
+          }
+          if (error instanceof RefusedTargetError) return fail(error.message);
+          fail(`Connection failed: ${error.code ? `${error.code} ` : ''}${error.message}`.trim());
+        });
+        request.end(body);
+      };
+      const onResponse = (response: http.IncomingMessage) => {
         const chunks: Buffer[] = [];
         let kept = 0;
         response.on('data', (chunk: Buffer) => {
@@ -130,12 +156,8 @@ export class WebhookSender implements OnModuleDestroy {
         response.on('end', done);
         response.on('close', done);
         response.on('error', done);
-      });
-      request.on('error', (error: NodeJS.ErrnoException) => {
-        if (error instanceof RefusedTargetError) return fail(error.message);
-        fail(`Connection failed: ${error.code ? `${error.code} ` : ''}${error.message}`.trim());
-      });
-      request.end(body);
+      };
+      start(true);
     });
   }
 }
