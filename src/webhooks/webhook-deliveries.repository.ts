@@ -1,6 +1,7 @@
 import { EntityRepository } from '@mikro-orm/postgresql';
 import { keysetWhere, PageQuery, toPage, type Page } from '../common/pagination';
 import { queryOnPool } from '../database/pooled-sql';
+import { TurnBatcher } from '../common/turn-batcher';
 import type { ClaimedDelivery } from '../events/outbox-signal';
 import { fanOutDeliveries } from '../events/webhook-events.service';
 import type { WebhookDelivery } from './webhook-delivery.entity';
@@ -38,6 +39,14 @@ export type AttemptWebhook = Pick<
   | 'disabledReason'
 >;
 
+const WEBHOOK_PREFIX = 'webhook.';
+
+/** A delivery and its webhook, loaded for one attempt. */
+export interface LoadedAttempt {
+  delivery: AttemptDelivery;
+  webhook: AttemptWebhook;
+}
+
 export class WebhookDeliveriesRepository extends EntityRepository<WebhookDelivery> {
   async listForWebhook(webhookId: string, page: PageQuery): Promise<Page<WebhookDelivery>> {
     const rows = await this.find(
@@ -52,74 +61,88 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
   }
 
   /**
-   * A delivery and its webhook for one queued attempt, in one query. Plain SQL, as `saveAttempt`: the queue consumer
-   * runs these for every event, and MikroORM's fork, populate, unit of work and flush cost it about a millisecond
-   * of CPU per delivery, which under a stream of predictions starved the deliveries.
+   * A delivery and its webhook for one queued attempt. Plain SQL, as `saveAttempt`: the queue consumer runs these
+   * for every event, and MikroORM's fork, populate, unit of work and flush cost it about a millisecond of CPU per
+   * delivery, which under a stream of predictions starved the deliveries. The attempts that start in the same
+   * event-loop turn share one query (TurnBatcher).
    */
-  async loadForAttempt(id: string): Promise<{ delivery: AttemptDelivery; webhook: AttemptWebhook } | null> {
-    type Row = AttemptDelivery & Omit<AttemptWebhook, 'id'> & { webhookId: string };
-    const [row] = await queryOnPool<Row>(
+  loadForAttempt(id: string): Promise<LoadedAttempt | null> {
+    return this.loads.call(id);
+  }
+
+  /** Writes the outcome of an attempt (every field an attempt sets); the outcomes of one turn in one UPDATE. */
+  saveAttempt(delivery: AttemptDelivery): Promise<void> {
+    return this.saves.call(delivery);
+  }
+
+  private readonly loads = new TurnBatcher<string, LoadedAttempt | null>((ids) => this.loadMany(ids));
+  private readonly saves = new TurnBatcher<AttemptDelivery, void>(async (deliveries) => {
+    await this.saveMany(deliveries);
+    return deliveries.map(() => undefined);
+  });
+
+  private async loadMany(ids: string[]): Promise<Array<LoadedAttempt | null>> {
+    // The webhook's columns come back as "webhook.<field>" and are split off by that prefix.
+    const rows = await queryOnPool<Record<string, unknown>>(
       this.getEntityManager(),
       `select d.id, d.event_id as "eventId", d.payload, d.status, d.attempts, d.max_attempts as "maxAttempts",
               d.last_attempt_at as "lastAttemptAt", d.response_status as "responseStatus",
               d.response_body as "responseBody", d.duration_ms as "durationMs", d.error,
               d.next_attempt_at as "nextAttemptAt", d.completed_at as "completedAt",
-              w.id as "webhookId", w.url, w.secret, w.previous_secret as "previousSecret",
-              w.previous_secret_expires_at as "previousSecretExpiresAt", w.headers,
-              w.timeout_seconds as "timeoutSeconds", w.is_active as "isActive", w.disabled_reason as "disabledReason"
+              w.id as "webhook.id", w.url as "webhook.url", w.secret as "webhook.secret",
+              w.previous_secret as "webhook.previousSecret",
+              w.previous_secret_expires_at as "webhook.previousSecretExpiresAt", w.headers as "webhook.headers",
+              w.timeout_seconds as "webhook.timeoutSeconds", w.is_active as "webhook.isActive",
+              w.disabled_reason as "webhook.disabledReason"
          from webhook_deliveries d join webhooks w on w.id = d.webhook_id
-        where d.id = $1`,
-      [id],
+        where d.id = any($1::uuid[])`,
+      [ids],
+      'webhook-deliveries.load-for-attempt',
     );
-    if (!row) return null;
-    const {
-      webhookId,
-      url,
-      secret,
-      previousSecret,
-      previousSecretExpiresAt,
-      headers,
-      timeoutSeconds,
-      isActive,
-      disabledReason,
-      ...delivery
-    } = row;
-    return {
-      delivery,
-      webhook: {
-        id: webhookId,
-        url,
-        secret,
-        previousSecret,
-        previousSecretExpiresAt,
-        headers,
-        timeoutSeconds,
-        isActive,
-        disabledReason,
-      },
-    };
+    const byId = new Map<string, Record<string, unknown>>(rows.map((row) => [row.id as string, row]));
+    // Each caller gets objects of its own: two jobs of one delivery in the same turn must not share them.
+    return ids.map((id) => {
+      const row = byId.get(id);
+      if (!row) return null;
+      const delivery: Record<string, unknown> = {};
+      const webhook: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(row)) {
+        if (key.startsWith(WEBHOOK_PREFIX)) webhook[key.slice(WEBHOOK_PREFIX.length)] = value;
+        else delivery[key] = value;
+      }
+      return { delivery: delivery as AttemptDelivery, webhook: webhook as AttemptWebhook };
+    });
   }
 
-  /** Writes the outcome of an attempt (every field an attempt sets) in one UPDATE. */
-  async saveAttempt(delivery: AttemptDelivery): Promise<void> {
+  /** One UPDATE from one array per column; for a delivery given twice, the later outcome is the one written. */
+  private async saveMany(deliveries: AttemptDelivery[]): Promise<void> {
+    const latest = [...new Map(deliveries.map((d) => [d.id, d])).values()];
+    const columns: unknown[][] = [[], [], [], [], [], [], [], [], [], []];
+    for (const d of latest) {
+      columns[0].push(d.id);
+      columns[1].push(d.status);
+      columns[2].push(d.attempts);
+      columns[3].push(d.lastAttemptAt?.toISOString() ?? null);
+      columns[4].push(d.responseStatus);
+      columns[5].push(d.responseBody);
+      columns[6].push(d.durationMs);
+      columns[7].push(d.error);
+      columns[8].push(d.nextAttemptAt?.toISOString() ?? null);
+      columns[9].push(d.completedAt?.toISOString() ?? null);
+    }
     await queryOnPool(
       this.getEntityManager(),
-      `update webhook_deliveries
-          set status = $2, attempts = $3, last_attempt_at = $4, response_status = $5, response_body = $6,
-              duration_ms = $7, error = $8, next_attempt_at = $9, completed_at = $10, updated_at = now()
-        where id = $1`,
-      [
-        delivery.id,
-        delivery.status,
-        delivery.attempts,
-        delivery.lastAttemptAt,
-        delivery.responseStatus,
-        delivery.responseBody,
-        delivery.durationMs,
-        delivery.error,
-        delivery.nextAttemptAt,
-        delivery.completedAt,
-      ],
+      `update webhook_deliveries d
+          set status = v.status, attempts = v.attempts, last_attempt_at = v.last_attempt_at,
+              response_status = v.response_status, response_body = v.response_body, duration_ms = v.duration_ms,
+              error = v.error, next_attempt_at = v.next_attempt_at, completed_at = v.completed_at, updated_at = now()
+         from unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::int[], $6::text[], $7::int[],
+                     $8::text[], $9::timestamptz[], $10::timestamptz[])
+              as v(id, status, attempts, last_attempt_at, response_status, response_body, duration_ms, error,
+                   next_attempt_at, completed_at)
+        where d.id = v.id`,
+      columns,
+      'webhook-deliveries.save-attempts',
     );
   }
 
