@@ -1,5 +1,6 @@
 import { EntityRepository } from '@mikro-orm/postgresql';
 import { keysetWhere, PageQuery, toPage, type Page } from '../common/pagination';
+import { TurnBatcher } from '../common/turn-batcher';
 import { queryOnPool } from '../database/pooled-sql';
 import type { Webhook } from './webhook.entity';
 
@@ -19,21 +20,40 @@ export class WebhooksRepository extends EntityRepository<Webhook> {
 
   /**
    * One attempt was made: stamp last_triggered_at, count a retry when it was not the first attempt, and when it
-   * succeeded reset the run of failed events — one statement per attempt. A first attempt that succeeded on a
-   * webhook with no failures, stamped within the last second, changes nothing but that stamp and is not written:
-   * under a stream of events every delivery would otherwise update (and wait for the lock on) the same row.
+   * succeeded reset the run of failed events. A first attempt that succeeded on a webhook with no failures, stamped
+   * within the last second, changes nothing but that stamp and is not written: under a stream of events every
+   * delivery would otherwise update (and wait for the lock on) the same row. The attempts of one event-loop turn
+   * are written together, one row per webhook: their retries summed, the run reset if any of them succeeded (this
+   * statement never adds to the run, so the order within the turn does not matter).
    */
-  async recordAttempt(id: string, isRetry: boolean, succeeded: boolean): Promise<void> {
-    await queryOnPool(
-      this.getEntityManager(),
-      `update webhooks set last_triggered_at = now(), retry_count = retry_count + $2,
-         consecutive_failures = case when $3 then 0 else consecutive_failures end
-       where id = $1
-         and not ($3 and $2 = 0 and consecutive_failures = 0
-                  and coalesce(last_triggered_at > now() - interval '1 second', false))`,
-      [id, isRetry ? 1 : 0, succeeded],
-    );
+  recordAttempt(id: string, isRetry: boolean, succeeded: boolean): Promise<void> {
+    return this.attempts.call({ id, isRetry, succeeded });
   }
+
+  private readonly attempts = new TurnBatcher<{ id: string; isRetry: boolean; succeeded: boolean }, void>(
+    async (attempts) => {
+      const byWebhook = new Map<string, { retries: number; succeeded: boolean }>();
+      for (const { id, isRetry, succeeded } of attempts) {
+        const seen = byWebhook.get(id) ?? { retries: 0, succeeded: false };
+        seen.retries += isRetry ? 1 : 0;
+        seen.succeeded ||= succeeded;
+        byWebhook.set(id, seen);
+      }
+      const rows = [...byWebhook];
+      await queryOnPool(
+        this.getEntityManager(),
+        `update webhooks w set last_triggered_at = now(), retry_count = w.retry_count + v.retries,
+           consecutive_failures = case when v.succeeded then 0 else w.consecutive_failures end
+           from unnest($1::uuid[], $2::int[], $3::bool[]) as v(id, retries, succeeded)
+          where w.id = v.id
+            and not (v.succeeded and v.retries = 0 and w.consecutive_failures = 0
+                     and coalesce(w.last_triggered_at > now() - interval '1 second', false))`,
+        [rows.map(([id]) => id), rows.map(([, v]) => v.retries), rows.map(([, v]) => v.succeeded)],
+        'webhooks.record-attempts',
+      );
+      return attempts.map(() => undefined);
+    },
+  );
 
   /**
    * One more event failed for good. Atomically counts it and, at the threshold, disables the webhook with a reason.
