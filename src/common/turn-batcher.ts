@@ -6,9 +6,9 @@ interface Waiting<K, R> {
 
 /**
  * Serves the calls made in one event-loop turn with one call of `run` (at most `maxBatch` keys each), every caller
- * getting its own result, in order. A query per call costs a round trip and the `pg` client's own work (≈60 µs of
- * CPU each here, whatever the query); batched, that is paid once per turn. If a batch fails, its keys are run
- * one by one, so a key that fails fails only its own caller.
+ * getting its own result, in order. A query (or Redis call) per call costs a round trip and the client's own
+ * work (≈60 µs of CPU per `pg` query here, whatever the query); batched, that is paid once per turn. If a batch
+ * fails, its keys are run one by one, so a key that fails fails only its own caller.
  */
 export class TurnBatcher<K, R> {
   private waiting: Array<Waiting<K, R>> = [];

@@ -28,7 +28,7 @@ export interface OutboxRow {
 }
 
 /**
- * Events as the columns of an `unnest` (see `EVENTS_FROM_ARRAYS`): one array per column, an event per index.
+ * Events as the columns of an `unnest` (see `eventsFromArrays`): one array per column, an event per index.
  */
 export function eventArrays(rows: OutboxRow[]): unknown[][] {
   const columns: unknown[][] = [[], [], [], [], [], []];
@@ -117,7 +117,7 @@ export class WebhookEventsService implements OnModuleInit {
 
   /**
    * The outbox row of an event, for a writer that writes it itself in the statement that makes the change (the
-   * predictions group commit fans it out into deliveries with `eventValues` and `fanOutDeliveries`); the writer
+   * predictions group commit fans it out into deliveries with `eventArrays` and `fanOutDeliveries`); the writer
    * calls `committed()` once that statement has committed.
    */
   toRow(event: RecordedEvent): OutboxRow {

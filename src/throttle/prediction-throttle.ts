@@ -8,6 +8,7 @@ import type { AuthContext } from '../common/auth-context';
 import type { AppConfig } from '../config/app.config';
 import { AccessEpoch, REDIS, RedisKeys } from '../redis/redis.module';
 import { RedisScript } from '../redis/redis-script';
+import { TurnBatcher } from '../common/turn-batcher';
 import { failOpen, RedisThrottlerStorage, throttleStorage, toRecord } from './redis-throttler.storage';
 
 export const THROTTLE_WINDOW_MS = 60_000;
@@ -57,11 +58,6 @@ export interface Admission {
   record?: ThrottlerStorageRecord;
 }
 
-interface Waiting {
-  tracker?: string;
-  resolve: (admission: Admission) => void;
-}
-
 /** Hashed tracker keys kept in memory, so a known caller's key is not hashed again on every prediction. */
 const MAX_HASHED_TRACKERS = 10_000;
 
@@ -81,8 +77,9 @@ export class PredictionThrottle {
   private readonly storage: RedisThrottlerStorage;
   private readonly limit: number;
   private readonly hashedKeys = new Map<string, { hits: string; blocked: string }>();
-  private waiting: Waiting[] = [];
-  private scheduled = false;
+  private readonly admissions = new TurnBatcher<string | undefined, Admission>((trackers) =>
+    this.admitAll(trackers),
+  );
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -100,17 +97,7 @@ export class PredictionThrottle {
    * open, as the storage does). Judge the record with `judge` once the caller is authenticated.
    */
   admit(tracker?: string): Promise<Admission> {
-    return new Promise((resolve) => {
-      this.waiting.push({ tracker, resolve });
-      if (this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        const batch = this.waiting;
-        this.waiting = [];
-        void this.flush(batch);
-      });
-    });
+    return this.admissions.call(tracker);
   }
 
   /** Counts one prediction for an authenticated caller; returns the headers to answer with, or throws 429. */
@@ -136,14 +123,16 @@ export class PredictionThrottle {
     ];
   }
 
-  private async flush(batch: Waiting[]): Promise<void> {
-    const byTracker = new Map<string, Waiting[]>();
-    for (const waiting of batch) {
-      if (waiting.tracker === undefined) continue;
-      const group = byTracker.get(waiting.tracker);
-      if (group) group.push(waiting);
-      else byTracker.set(waiting.tracker, [waiting]);
-    }
+  /** One turn's admissions (see `admit`), in order: one script call, never rejected. */
+  private async admitAll(trackers: Array<string | undefined>): Promise<Admission[]> {
+    // Each tracker's requests, by their index in `trackers`.
+    const byTracker = new Map<string, number[]>();
+    trackers.forEach((tracker, i) => {
+      if (tracker === undefined) return;
+      const group = byTracker.get(tracker);
+      if (group) group.push(i);
+      else byTracker.set(tracker, [i]);
+    });
     const keys = [this.epoch.key];
     const args: Array<string | number> = [THROTTLE_WINDOW_MS, this.limit, THROTTLE_WINDOW_MS];
     for (const [tracker, group] of byTracker) {
@@ -160,19 +149,18 @@ export class PredictionThrottle {
     // A change that could not be announced while Redis was down is announced by this read (AccessEpoch.current).
     const epoch =
       reply === null ? null : this.epoch.announcementPending ? await this.epoch.current() : String(reply[0]);
+    const admissions: Admission[] = trackers.map(() => ({ epoch }));
     let at = 1;
-    const records = new Map<Waiting, ThrottlerStorageRecord>();
     for (const group of byTracker.values()) {
       const counted = reply?.slice(at, at + 3).map(Number);
       at += 3;
-      group.forEach((waiting, i) => {
-        records.set(
-          waiting,
-          counted ? this.admitted(counted, group.length, i) : failOpen(THROTTLE_WINDOW_MS),
-        );
+      group.forEach((index, i) => {
+        admissions[index].record = counted
+          ? this.admitted(counted, group.length, i)
+          : failOpen(THROTTLE_WINDOW_MS);
       });
     }
-    for (const waiting of batch) waiting.resolve({ epoch, record: records.get(waiting) });
+    return admissions;
   }
 
   /**
