@@ -38,4 +38,23 @@ describe('TurnBatcher', () => {
       { status: 'fulfilled', value: 'C' },
     ]);
   });
+
+  it('with a window, serves the calls of that window together, over several turns', async () => {
+    const runs: number[][] = [];
+    const batcher = new TurnBatcher<number, number>(
+      (keys) => {
+        runs.push(keys);
+        return Promise.resolve(keys);
+      },
+      100,
+      30,
+    );
+    const first = batcher.call(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = batcher.call(2);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(runs).toEqual([]);
+    expect(await Promise.all([first, second, batcher.call(3)])).toEqual([1, 2, 3]);
+    expect(runs).toEqual([[1, 2, 3]]);
+  });
 });
