@@ -79,9 +79,12 @@ export interface AppConfig {
     relayIntervalMs: number;
     /** After a nudge, the relay waits this long so the events of concurrent commits go in one batch. */
     relayDebounceMs: number;
-    /** The relay queues no more jobs while this many wait in Bull; the rest wait in Postgres. */
+    /**
+     * The relay queues no more deliveries while this many wait in Bull (a waiting job counted as a full batch of
+     * 100); the rest wait in Postgres.
+     */
     queueHighWater: number;
-    /** Jobs one process delivers at once. */
+    /** Webhook requests one process has in flight at once. */
     deliveryConcurrency: number;
   };
   metrics: {

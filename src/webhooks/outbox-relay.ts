@@ -6,7 +6,7 @@ import type { Queue } from 'bull';
 import type { AppConfig } from '../config/app.config';
 import { ClaimedDelivery, OutboxSignal } from '../events/outbox-signal';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
-import { DELIVER_JOB, WEBHOOKS_QUEUE } from './webhook-events.catalogue';
+import { DELIVER_BATCH_JOB, WEBHOOKS_QUEUE } from './webhook-events.catalogue';
 
 const BATCH = 100;
 const ENQUEUE_TIMEOUT_MS = 3000;
@@ -15,14 +15,35 @@ const STALE_AFTER_MS = 5 * 60_000;
 const SWEEP_EVERY_MS = 30_000;
 const KEEP_RELAYED_EVENTS_MS = 7 * 86_400_000;
 
+/** A `deliver` job: the retries of one delivery. */
 export interface DeliverJobData {
   deliveryId: string;
 }
 
+/** A `deliver-batch` job: the first attempts of the deliveries one relay batch queued. */
+export interface DeliverBatchJobData {
+  deliveryIds: string[];
+}
+
+export type WebhookJobData = DeliverJobData | DeliverBatchJobData;
+
+/**
+ * A batch job is retried (twice, 5 s apart) only if it failed as a whole, e.g. Postgres did not answer; a run again
+ * sends only the deliveries still pending. Its deliveries' own retries are `deliver` jobs (WebhooksQueueConsumer).
+ */
+const BATCH_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'fixed', delay: 5000 },
+  removeOnComplete: 1000,
+  removeOnFail: 1000,
+};
+
 /**
  * Moves the outbox to the queue, in two stages so Redis being down never loses or blocks anything:
  * 1. events → pending delivery rows (one per matching webhook), in Postgres only;
- * 2. unqueued pending deliveries → Bull jobs (jobId = delivery id), only while Redis answers.
+ * 2. unqueued pending deliveries → one Bull `deliver-batch` job per batch of up to 100, only while Redis answers.
+ *    A job per batch rather than per delivery: Bull's own work (its scripts, ≈4 Redis round trips a job) and the
+ *    consumer's load and save queries are then paid once per batch.
  * The predictions group commit does stage 1 itself and claims its deliveries for stage 2 in the same statement;
  * it hands them over with its ring of the OutboxSignal, and the relay adds their jobs first.
  * Polls every WEBHOOKS_RELAY_INTERVAL_MS and runs at once when a producer rings the OutboxSignal after a commit.
@@ -46,7 +67,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly orm: MikroORM,
     private readonly deliveries: WebhookDeliveriesRepository,
     private readonly signal: OutboxSignal,
-    @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<DeliverJobData>,
+    @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<WebhookJobData>,
     private readonly config: ConfigService<AppConfig, true>,
   ) {
     this.queueHighWater = config.get('webhooks', { infer: true }).queueHighWater;
@@ -159,12 +180,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     if (fits.length > 0) await this.addJobs(fits);
   }
 
-  /** Jobs the queue can take now: 0 while Redis is not ready, else WEBHOOKS_QUEUE_HIGH_WATER less those waiting. */
+  /**
+   * Deliveries the queue can take now: 0 while Redis is not ready, else WEBHOOKS_QUEUE_HIGH_WATER less those
+   * waiting, every waiting job counted as a full batch (an upper bound: under a backlog, batches are full).
+   */
   private async room(): Promise<number> {
     let room = 0;
     try {
       if (this.queue.client.status === 'ready') {
-        room = this.queueHighWater - (await withTimeout(this.waitingJobs(), ENQUEUE_TIMEOUT_MS));
+        room = this.queueHighWater - BATCH * (await withTimeout(this.waitingJobs(), ENQUEUE_TIMEOUT_MS));
       }
       return room;
     } finally {
@@ -174,26 +198,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * The Bull jobs of claimed deliveries, in one MULTI; if Redis refuses them, the deliveries go back to Postgres
-   * (`unqueue`) for a later run. A job id Bull already holds is a no-op, so a batch that failed half-way is simply
-   * queued again. Returns how many jobs it added.
+   * The Bull job of a batch of claimed deliveries; if Redis refuses it, the deliveries go back to Postgres
+   * (`unqueue`) for a later run. Returns how many deliveries it queued. Should Redis take the job but answer too
+   * late, the rows are queued again and may be sent twice: receivers tell by the `webhook-id` header, as with any
+   * at-least-once delivery.
    */
   private async addJobs(rows: ClaimedDelivery[]): Promise<number> {
     try {
       await withTimeout(
-        this.queue.addBulk(
-          rows.map((row) => ({
-            name: DELIVER_JOB,
-            data: { deliveryId: row.id },
-            opts: {
-              jobId: row.id,
-              attempts: row.maxAttempts,
-              backoff: { type: 'webhook' },
-              removeOnComplete: 1000,
-              removeOnFail: 1000,
-            },
-          })),
-        ),
+        this.queue.add(DELIVER_BATCH_JOB, { deliveryIds: rows.map((row) => row.id) }, BATCH_JOB_OPTIONS),
         ENQUEUE_TIMEOUT_MS,
       );
       return rows.length;

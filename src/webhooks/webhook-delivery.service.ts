@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { AppConfig } from '../config/app.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { OutboxSignal } from '../events/outbox-signal';
+import { Semaphore } from '../common/semaphore';
 import { retryDelayMs, type BackoffSettings } from './backoff';
 import { SecretCipher } from './secret-cipher';
 import {
@@ -20,7 +21,10 @@ import { signatureHeader } from './webhook-signer';
 import type { Webhook } from './webhook.entity';
 import { WebhooksRepository } from './webhooks.repository';
 
-/** Thrown by an attempt that should be retried; Bull's `webhook` backoff strategy reads `delayMs` from it. */
+/**
+ * An attempt that should be retried. A `deliver` job throws it, and Bull's `webhook` backoff strategy reads `delayMs`
+ * from it; a batch hands it to its `scheduleRetry`.
+ */
 export class RetryDeliveryError extends Error {
   constructor(
     message: string,
@@ -57,6 +61,14 @@ export class WebhookDeliveryService {
   private readonly logger = new Logger(WebhookDeliveryService.name);
   private readonly backoff: BackoffSettings;
   private readonly disableAfter: number;
+  /** WEBHOOKS_DELIVERY_CONCURRENCY: requests in flight in this process, whatever job they belong to. */
+  private readonly sends: Semaphore;
+  /**
+   * Deliveries this process is attempting now. A delivery can sit in two jobs (a batch re-queued by the stale sweep
+   * while the first copy still waited, or added again after Redis answered too late); a second copy that comes
+   * while the first runs skips it here, and one that comes later finds it no longer pending.
+   */
+  private readonly attempting = new Set<string>();
 
   constructor(
     private readonly deliveries: WebhookDeliveriesRepository,
@@ -74,6 +86,7 @@ export class WebhookDeliveryService {
       retryAfterMaxMs: settings.retryAfterMaxMs,
     };
     this.disableAfter = settings.disableAfterFailures;
+    this.sends = new Semaphore(settings.deliveryConcurrency);
   }
 
   /** The secrets that sign right now: the current one, plus the previous one during its overlap after a rotation. */
@@ -140,40 +153,93 @@ export class WebhookDeliveryService {
   }
 
   /**
-   * One queued attempt (called by the queue consumer). Returns normally when the delivery is finished (success, a
-   * final failure, or nothing left to do); throws RetryDeliveryError when Bull should try again later.
+   * One queued attempt (a `deliver` job). Returns normally when the delivery is finished (success, a final failure,
+   * or nothing left to do); throws RetryDeliveryError when Bull should try again later.
    * `lastChance`: Bull will not run this job again, whatever the delivery row says.
    */
   async attemptQueued(deliveryId: string, lastChance: boolean): Promise<void> {
-    const found = await this.deliveries.loadForAttempt(deliveryId);
-    if (!found || found.delivery.status !== 'pending') return; // deleted, or a duplicate job of a finished delivery
-    await this.attempt(found.delivery, found.webhook, { lastChance, countsTowardsDisable: true });
+    const retry = await this.exclusively(deliveryId, async () => {
+      const found = await this.deliveries.loadForAttempt(deliveryId);
+      if (!found || found.delivery.status !== 'pending') return null; // deleted, or a duplicate of a finished one
+      return this.attempt(found.delivery, found.webhook, { lastChance, countsTowardsDisable: true });
+    });
+    if (retry) throw retry;
   }
 
-  /** One attempt; its outcome is written with `saveAttempt` (plain SQL), whether or not `delivery` is managed. */
+  /**
+   * The first attempts of a batch of deliveries (a `deliver-batch` job), side by side within
+   * WEBHOOKS_DELIVERY_CONCURRENCY; the batch loads its deliveries with one query, and the outcomes of
+   * OUTCOME_WINDOW_MS are saved together. A delivery to retry is handed to `scheduleRetry` (a `deliver` job of its
+   * own) as soon as its outcome is saved. Rows that are gone or no longer pending are skipped, so running a batch
+   * again sends only what it did not finish. Throws the first error of any delivery once all have settled.
+   */
+  async attemptBatch(
+    deliveryIds: string[],
+    scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
+  ): Promise<void> {
+    const outcomes = await Promise.allSettled(
+      deliveryIds.map((id) =>
+        this.exclusively(id, async () => {
+          const found = await this.deliveries.loadForAttempt(id);
+          if (!found || found.delivery.status !== 'pending') return null;
+          const retry = await this.attempt(found.delivery, found.webhook, {
+            lastChance: false,
+            countsTowardsDisable: true,
+          });
+          if (retry) await scheduleRetry(found.delivery, retry);
+          return null;
+        }),
+      ),
+    );
+    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+
+  /** Runs `task` unless this process is already attempting the delivery (then: null). */
+  private async exclusively(
+    deliveryId: string,
+    task: () => Promise<RetryDeliveryError | null>,
+  ): Promise<RetryDeliveryError | null> {
+    if (this.attempting.has(deliveryId)) return null;
+    this.attempting.add(deliveryId);
+    try {
+      return await task();
+    } finally {
+      this.attempting.delete(deliveryId);
+    }
+  }
+
+  /**
+   * One attempt; its outcome is written with `saveAttempt` (plain SQL), whether or not `delivery` is managed.
+   * Returns what to retry with, if the delivery is to be tried again.
+   */
   private async attempt(
     delivery: AttemptDelivery,
     webhook: AttemptWebhook,
     options: { lastChance: boolean; countsTowardsDisable: boolean },
-  ): Promise<void> {
-    const now = new Date();
+  ): Promise<RetryDeliveryError | null> {
     if (!webhook.isActive && options.countsTowardsDisable) {
       delivery.status = 'failed';
       delivery.error = `Not sent: the webhook is disabled${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}`;
-      delivery.completedAt = now;
+      delivery.completedAt = new Date();
       delivery.nextAttemptAt = null;
       await this.deliveries.saveAttempt(delivery);
-      return;
+      return null;
     }
     const body = serializePayload(delivery.payload);
-    const result = await this.sender.send(
-      webhook.url,
-      this.buildHeaders(webhook, delivery.eventId, body, now),
-      body,
-      webhook.timeoutSeconds * 1000,
-    );
+    // Stamped once a slot is free, so the signed timestamp is when the request really leaves.
+    let sentAt = new Date();
+    const result = await this.sends.run(() => {
+      sentAt = new Date();
+      return this.sender.send(
+        webhook.url,
+        this.buildHeaders(webhook, delivery.eventId, body, sentAt),
+        body,
+        webhook.timeoutSeconds * 1000,
+      );
+    });
     delivery.attempts += 1;
-    delivery.lastAttemptAt = now;
+    delivery.lastAttemptAt = sentAt;
     delivery.responseStatus = result.status;
     delivery.responseBody = result.body;
     delivery.durationMs = result.durationMs;
@@ -203,7 +269,7 @@ export class WebhookDeliveryService {
     }
     this.metrics?.observeWebhookDelivery(isSuccess(result) ? 'success' : retry ? 'retry' : 'failed');
     await this.deliveries.saveAttempt(delivery);
-    if (retry) throw retry;
+    return retry;
   }
 
   private finish(delivery: AttemptDelivery, status: 'success' | 'failed'): void {

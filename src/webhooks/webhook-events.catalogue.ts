@@ -11,9 +11,13 @@ export const WEBHOOK_EVENT_TYPES = [
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
-/** The Bull queue that carries one job per (event, webhook) delivery. */
+/**
+ * The Bull queue of webhook deliveries. A delivery's first attempt travels in a `deliver-batch` job with up to 100
+ * others (the relay's batch); a delivery that must be retried gets a `deliver` job of its own, delayed by its backoff.
+ */
 export const WEBHOOKS_QUEUE = 'webhooks';
 export const DELIVER_JOB = 'deliver';
+export const DELIVER_BATCH_JOB = 'deliver-batch';
 
 /** The JSON body of every delivery. */
 export interface WebhookPayload {

@@ -3,21 +3,27 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Job, Queue } from 'bull';
 import type { AppConfig } from '../config/app.config';
-import type { DeliverJobData } from './outbox-relay';
-import { WebhookDeliveryService } from './webhook-delivery.service';
-import { DELIVER_JOB, WEBHOOKS_QUEUE } from './webhook-events.catalogue';
+import type { DeliverBatchJobData, DeliverJobData, WebhookJobData } from './outbox-relay';
+import type { AttemptDelivery } from './webhook-deliveries.repository';
+import { RetryDeliveryError, WebhookDeliveryService } from './webhook-delivery.service';
+import { DELIVER_BATCH_JOB, DELIVER_JOB, WEBHOOKS_QUEUE } from './webhook-events.catalogue';
+
+/** Batch jobs one process runs at once; WEBHOOKS_DELIVERY_CONCURRENCY bounds the requests they send. */
+const BATCHES_IN_FLIGHT = 4;
 
 /**
- * The queue processor, kept thin: one job = one attempt of one delivery. It only starts consuming when
- * WEBHOOKS_CONSUME_QUEUE is true (API processes may leave delivery to `npm run start:worker`), which is why it
- * registers its handler itself instead of through @Processor. Each attempt runs in its own ORM fork.
+ * The queue processor, kept thin. A `deliver-batch` job is the first attempts of a relay batch; a delivery it must
+ * retry gets a `deliver` job of its own, delayed by the attempt's backoff, which Bull retries with the same backoff
+ * until the delivery's attempts are spent. It only starts consuming when WEBHOOKS_CONSUME_QUEUE is true (API
+ * processes may leave delivery to `npm run start:worker`), which is why it registers its handlers itself instead of
+ * through @Processor.
  */
 @Injectable()
 export class WebhooksQueueConsumer implements OnApplicationBootstrap {
   private readonly logger = new Logger(WebhooksQueueConsumer.name);
 
   constructor(
-    @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<DeliverJobData>,
+    @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<WebhookJobData>,
     private readonly deliveries: WebhookDeliveryService,
     private readonly config: ConfigService<AppConfig, true>,
   ) {}
@@ -26,10 +32,47 @@ export class WebhooksQueueConsumer implements OnApplicationBootstrap {
     this.queue.on('error', (error) => this.logger.warn(`Webhook queue: ${String(error)}`));
     const { consumeQueue, deliveryConcurrency } = this.config.get('webhooks', { infer: true });
     if (!consumeQueue) return;
+    const stopped = (error: unknown) =>
+      this.logger.warn(`Webhook queue processing stopped: ${String(error)}`);
     this.queue
-      .process(DELIVER_JOB, deliveryConcurrency, (job: Job<DeliverJobData>) =>
-        this.deliveries.attemptQueued(job.data.deliveryId, job.attemptsMade + 1 >= (job.opts.attempts ?? 1)),
+      // The job's name tells its data's shape.
+      .process(DELIVER_BATCH_JOB, BATCHES_IN_FLIGHT, (job: Job<WebhookJobData>) =>
+        this.deliveries.attemptBatch((job.data as DeliverBatchJobData).deliveryIds, (delivery, retry) =>
+          this.scheduleRetry(delivery, retry),
+        ),
       )
-      .catch((error: unknown) => this.logger.warn(`Webhook queue processing stopped: ${String(error)}`));
+      .catch(stopped);
+    this.queue
+      .process(DELIVER_JOB, deliveryConcurrency, (job: Job<WebhookJobData>) =>
+        this.deliveries.attemptQueued(
+          (job.data as DeliverJobData).deliveryId,
+          job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        ),
+      )
+      .catch(stopped);
+  }
+
+  /**
+   * The retries of a delivery whose first attempt failed: a `deliver` job after the attempt's delay, with the
+   * attempts it has left. If Redis refuses the job, the row (pending, queued, its next attempt due) is handed back
+   * by the relay's stale sweep five minutes after that attempt was due.
+   */
+  private async scheduleRetry(delivery: AttemptDelivery, retry: RetryDeliveryError): Promise<void> {
+    try {
+      await this.queue.add(
+        DELIVER_JOB,
+        { deliveryId: delivery.id },
+        {
+          jobId: `${delivery.id}:${delivery.attempts}`,
+          delay: retry.delayMs,
+          attempts: delivery.maxAttempts - delivery.attempts,
+          backoff: { type: 'webhook' },
+          removeOnComplete: 1000,
+          removeOnFail: 1000,
+        },
+      );
+    } catch (error) {
+      this.logger.warn(`Could not queue the retry of webhook delivery ${delivery.id}: ${String(error)}`);
+    }
   }
 }

@@ -2,6 +2,7 @@ import { EntityRepository } from '@mikro-orm/postgresql';
 import { keysetWhere, PageQuery, toPage, type Page } from '../common/pagination';
 import { TurnBatcher } from '../common/turn-batcher';
 import { queryOnPool } from '../database/pooled-sql';
+import { OUTCOME_WINDOW_MS } from './webhook-deliveries.repository';
 import type { Webhook } from './webhook.entity';
 
 export class WebhooksRepository extends EntityRepository<Webhook> {
@@ -22,7 +23,7 @@ export class WebhooksRepository extends EntityRepository<Webhook> {
    * One attempt was made: stamp last_triggered_at, count a retry when it was not the first attempt, and when it
    * succeeded reset the run of failed events. A first attempt that succeeded on a webhook with no failures, stamped
    * within the last second, changes nothing but that stamp and is not written: under a stream of events every
-   * delivery would otherwise update (and wait for the lock on) the same row. The attempts of one event-loop turn
+   * delivery would otherwise update (and wait for the lock on) the same row. The attempts of OUTCOME_WINDOW_MS
    * are written together, one row per webhook: their retries summed, the run reset if any of them succeeded (this
    * statement never adds to the run, so the order within the turn does not matter).
    */
@@ -49,10 +50,11 @@ export class WebhooksRepository extends EntityRepository<Webhook> {
             and not (v.succeeded and v.retries = 0 and w.consecutive_failures = 0
                      and coalesce(w.last_triggered_at > now() - interval '1 second', false))`,
         [rows.map(([id]) => id), rows.map(([, v]) => v.retries), rows.map(([, v]) => v.succeeded)],
-        'webhooks.record-attempts',
       );
       return attempts.map(() => undefined);
     },
+    100,
+    OUTCOME_WINDOW_MS,
   );
 
   /**

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { DELIVER_BATCH_JOB, WEBHOOKS_QUEUE } from '../../src/webhooks/webhook-events.catalogue';
 import { createTestApp, expectErrorShape, registerUser, RegisteredUser, TestApp } from '../support/test-app';
 import { eventually, Receiver } from './support/receiver';
 
@@ -702,6 +705,98 @@ describe('webhooks (e2e)', () => {
           errorMessage: expect.stringContaining('input'),
         }),
       );
+    });
+
+    it('delivers a burst of events in batches: a failing receiver is retried on its own, the others get each event once', async () => {
+      const u = await registerUser(t, 'burst');
+      const modelId = await uploadModel(u, 'burst');
+      // The first request of every event fails at /burst-flaky; /burst-steady always answers 200.
+      const failedOnce = new Set<string>();
+      receiver.respond('/burst-flaky', (req) => {
+        const id = String(req.headers['webhook-id']);
+        if (failedOnce.has(id)) return { status: 200 };
+        failedOnce.add(id);
+        return { status: 500, body: 'not yet' };
+      });
+      const flaky = await createWebhook(u, {
+        url: receiver.url('/burst-flaky'),
+        events: ['prediction.success'],
+        maxRetries: 3,
+      });
+      const steady = await createWebhook(u, {
+        url: receiver.url('/burst-steady'),
+        events: ['prediction.success'],
+      });
+      const key = await t
+        .http()
+        .post('/api/v1/api-keys')
+        .set('Authorization', bearer(u))
+        .send({ name: 'burst' });
+      const EVENTS = 60;
+      const answers = await Promise.all(
+        Array.from({ length: EVENTS }, (_, i) =>
+          t
+            .http()
+            .post(`/api/v1/models/${modelId}/predictions`)
+            .set('X-API-Key', key.body.key as string)
+            .send({ input: [[i, 1, 2, 3]] }),
+        ),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(EVENTS).fill(201));
+      const predictionIds = new Set(answers.map((a) => a.body.id as string));
+
+      const steadyReqs = await receiver.waitFor('/burst-steady', EVENTS);
+      const flakyReqs = await receiver.waitFor('/burst-flaky', 2 * EVENTS);
+      await new Promise((r) => setTimeout(r, 300));
+      // Each event once at the steady receiver, twice (a failure, then its retry) at the flaky one; all signed.
+      expect(receiver.on('/burst-steady')).toHaveLength(EVENTS);
+      expect(receiver.on('/burst-flaky')).toHaveLength(2 * EVENTS);
+      const heard = steadyReqs.map((r) => verify(steady.secret, r).data.predictionId as string);
+      expect(new Set(heard)).toEqual(predictionIds);
+      const flakyIds = flakyReqs.map((r) => String(r.headers['webhook-id']));
+      expect(new Set(flakyIds).size).toBe(EVENTS);
+      for (const r of flakyReqs) expect(verify(flaky.secret, r).type).toBe('prediction.success');
+
+      const rows = await eventually(async () => {
+        const found = await t.orm.em
+          .getConnection()
+          .execute<Loose[]>(
+            `select webhook_id, status, attempts, response_status from webhook_deliveries where webhook_id in (?, ?)`,
+            [flaky.id, steady.id],
+          );
+        return found.length === 2 * EVENTS && found.every((row) => row.status === 'success') ? found : null;
+      });
+      expect(rows.filter((row) => row.webhook_id === steady.id).map((row) => row.attempts)).toEqual(
+        Array(EVENTS).fill(1),
+      );
+      expect(rows.filter((row) => row.webhook_id === flaky.id).map((row) => row.attempts)).toEqual(
+        Array(EVENTS).fill(2),
+      );
+      expect((await webhookRow(flaky.id)).retry_count).toBe(EVENTS);
+      expect((await webhookRow(steady.id)).retry_count).toBe(0);
+    });
+
+    it('sends a delivery that sits in two batch jobs at once only once', async () => {
+      const u = await registerUser(t, 'twice');
+      const hook = await createWebhook(u, { url: receiver.url('/twice'), events: ['model.created'] });
+      receiver.respond('/twice', () => ({ status: 200, delayMs: 200 }));
+      // A pending delivery already marked queued (the relay leaves it alone), then two jobs carrying it.
+      const [row] = await t.orm.em.getConnection().execute<Loose[]>(
+        `insert into webhook_deliveries (webhook_id, event_id, event_type, payload, max_attempts, queued_at)
+         values (?, gen_random_uuid(), 'model.created', ?, 1, now()) returning id`,
+        [hook.id, JSON.stringify({ type: 'model.created', timestamp: new Date().toISOString(), data: {} })],
+      );
+      const queue = t.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+      await queue.add(DELIVER_BATCH_JOB, { deliveryIds: [row.id] });
+      await queue.add(DELIVER_BATCH_JOB, { deliveryIds: [row.id] });
+      await receiver.waitFor('/twice', 1);
+      const [delivery] = await eventually(async () => {
+        const items = await deliveries(u, hook.id);
+        return items[0]?.status === 'success' ? items : null;
+      });
+      expect(delivery).toEqual(expect.objectContaining({ attempts: 1, status: 'success' }));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(receiver.on('/twice')).toHaveLength(1);
     });
 
     it('redelivers a delivery with the same webhook-id, as a new log entry', async () => {
