@@ -603,6 +603,23 @@ async function settledRows(ctx, modelId) {
   return last;
 }
 
+/** Deliveries still pending (not yet answered by the sink, or waiting for a retry). */
+async function pendingDeliveries(ctx) {
+  const r = await ctx.db.query(`select count(*)::int as n from webhook_deliveries where status = 'pending'`);
+  return r.rows[0].n;
+}
+
+/**
+ * Waits (at most DRAIN_MAX_MS) until the service has delivered every pending webhook, so that the next cell — the
+ * bare server's above all — does not run beside a delivery backlog. Returns the seconds it took.
+ */
+const DRAIN_MAX_MS = 120_000;
+async function drainDeliveries(ctx) {
+  const start = Date.now();
+  while (Date.now() - start < DRAIN_MAX_MS && (await pendingDeliveries(ctx)) > 0) await sleep(200);
+  return round((Date.now() - start) / 1000, 1);
+}
+
 /** How many of the given prediction ids are `success` rows. */
 async function durableIds(ctx, ids) {
   let found = 0;
@@ -635,7 +652,9 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
   const cpu0 = treeCpuSeconds(target.child.pid);
   const m0 = machineCpu();
   const load0 = loadAvg();
+  const sink0 = ctx.sink.counts.total;
   const main = await runWrk(ctx, { url, script, connections, seconds: ctx.opts.duration, env });
+  const sink1 = ctx.sink.counts.total;
   const cpu1 = treeCpuSeconds(target.child.pid);
   const m1 = machineCpu();
   const rss = treeRss(target.child.pid);
@@ -662,6 +681,11 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
     loadAvg1: load0[0],
   };
   if (isService) {
+    // Webhooks the sink received while wrk ran (the service's delivery pace under this load), what was still
+    // pending when it stopped, and how long the rest then took.
+    cell.deliveredPerSec = round((sink1 - sink0) / seconds, 0);
+    cell.deliveryBacklog = await pendingDeliveries(ctx);
+    cell.drainSeconds = await drainDeliveries(ctx);
     const after = await settledRows(ctx, modelId);
     const ids = [...(warm ? warm.ids : []), ...main.ids];
     const answered = (warm ? warm.ok : 0) + main.ok;
@@ -699,7 +723,10 @@ function describeCell(c) {
   return (
     `${c.target.padEnd(7)} ${c.scenario.padEnd(20)} c=${String(c.connections).padEnd(3)} ` +
     `${String(c.reqPerSec).padStart(6)} req/s  p50 ${String(c.p50Ms).padStart(7)} ms  p99 ${String(c.p99Ms).padStart(7)} ms  ` +
-    `RSS ${c.rssMb} MB  cpu ${c.serverCpuPct}% (${c.cpuUsPerRequest} µs/req)  non2xx ${c.non2xx}${rows}`
+    `RSS ${c.rssMb} MB  cpu ${c.serverCpuPct}% (${c.cpuUsPerRequest} µs/req)  non2xx ${c.non2xx}${rows}` +
+    (c.deliveredPerSec !== undefined
+      ? `  webhooks ${c.deliveredPerSec}/s, ${c.deliveryBacklog} pending at the end, drained in ${c.drainSeconds} s`
+      : '')
   );
 }
 
@@ -912,16 +939,16 @@ function markdownTable(results) {
   const lines = [];
   if (results.matrix?.length) {
     lines.push(
-      '| scenario | conns | service req/s | bare req/s | ratio | service p50 / p99 ms | bare p50 / p99 ms | p99 ratio | service RSS MB | bare RSS MB | service CPU µs/req | non-2xx | rows == 2xx |',
+      '| scenario | conns | service req/s | bare req/s | ratio | service p50 / p99 ms | bare p50 / p99 ms | p99 ratio | service RSS MB | bare RSS MB | service CPU µs/req | webhooks delivered /s (pending at end) | non-2xx | rows == 2xx |',
     );
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const r of (results.matrix ?? []).filter((x) => x.service)) {
       const s = r.service;
       const b = r.bare;
       lines.push(
         `| ${SCENARIOS[r.scenario].label} | ${r.connections} | ${s.reqPerSec} | ${b ? b.reqPerSec : '–'} | ${r.throughputRatio ?? '–'}× | ` +
           `${s.p50Ms} / ${s.p99Ms} | ${b ? `${b.p50Ms} / ${b.p99Ms}` : '–'} | ${r.p99Ratio ?? '–'}× | ${s.rssMb} | ${b ? b.rssMb : '–'} | ` +
-          `${s.cpuUsPerRequest} | ${s.non2xx} | ${s.rows ? (s.rows.ok ? 'yes' : 'NO') + ` (${s.rows.answered2xx} 2xx, +${s.rows.successRowsAdded} rows)` : '–'} |`,
+          `${s.cpuUsPerRequest} | ${s.deliveredPerSec ?? '–'} (${s.deliveryBacklog ?? '–'}) | ${s.non2xx} | ${s.rows ? (s.rows.ok ? 'yes' : 'NO') + ` (${s.rows.answered2xx} 2xx, +${s.rows.successRowsAdded} rows)` : '–'} |`,
       );
     }
   }
