@@ -80,8 +80,8 @@ export interface AppConfig {
     /** After a nudge, the relay waits this long so the events of concurrent commits go in one batch. */
     relayDebounceMs: number;
     /**
-     * The relay queues no more deliveries while this many wait in Bull (a waiting job counted as a full batch of
-     * 100); the rest wait in Postgres.
+     * The relay queues no more jobs while this many wait in Bull (a job: up to 100 first attempts, or one retry);
+     * the rest wait in Postgres.
      */
     queueHighWater: number;
     /** Webhook requests one process has in flight at once. */
@@ -308,7 +308,7 @@ export function loadConfig(overrides: Env = {}): AppConfig {
       disableAfterFailures: r.int('WEBHOOKS_DISABLE_AFTER_FAILURES', 20, 1, 10_000),
       relayIntervalMs: r.int('WEBHOOKS_RELAY_INTERVAL_MS', 250, 10, 60_000),
       relayDebounceMs: r.int('WEBHOOKS_RELAY_DEBOUNCE_MS', 10, 0, 10_000),
-      queueHighWater: r.int('WEBHOOKS_QUEUE_HIGH_WATER', 10_000, 100, 10_000_000),
+      queueHighWater: r.int('WEBHOOKS_QUEUE_HIGH_WATER', 1_000, 1, 1_000_000),
       deliveryConcurrency: r.int('WEBHOOKS_DELIVERY_CONCURRENCY', 10, 1, 1000),
     },
     metrics: {

@@ -6,10 +6,11 @@ import type { Queue } from 'bull';
 import type { AppConfig } from '../config/app.config';
 import { ClaimedDelivery, OutboxSignal } from '../events/outbox-signal';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { withTimeout } from '../common/with-timeout';
 import { DELIVER_BATCH_JOB, WEBHOOKS_QUEUE } from './webhook-events.catalogue';
 
 const BATCH = 100;
-const ENQUEUE_TIMEOUT_MS = 3000;
+export const ENQUEUE_TIMEOUT_MS = 3000;
 /** A queued delivery with no sign of life for this long is queued again (see requeueStale). */
 const STALE_AFTER_MS = 5 * 60_000;
 const SWEEP_EVERY_MS = 30_000;
@@ -29,7 +30,8 @@ export type WebhookJobData = DeliverJobData | DeliverBatchJobData;
 
 /**
  * A batch job is retried (twice, 5 s apart) only if it failed as a whole, e.g. Postgres did not answer; a run again
- * sends only the deliveries still pending. Its deliveries' own retries are `deliver` jobs (WebhooksQueueConsumer).
+ * sends only the deliveries never attempted (WebhookDeliveryService.attemptBatch). Its deliveries' own retries are
+ * `deliver` jobs (WebhooksQueueConsumer).
  */
 const BATCH_JOB_OPTIONS = {
   attempts: 3,
@@ -155,45 +157,42 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Stage 2: claims a batch of unqueued deliveries (marked queued in the same statement) and adds their jobs.
+   * Stage 2: claims a batch of unqueued deliveries (marked queued in the same statement) and adds their job.
    * Skipped while the queue's Redis connection is not ready, and held back while WEBHOOKS_QUEUE_HIGH_WATER jobs
    * already wait: a backlog (deliveries slower than events) then stays in Postgres, where it costs disk, instead
    * of growing Redis' memory without bound.
    */
   async enqueue(): Promise<number> {
-    const room = await this.room();
-    if (room <= 0) return 0;
-    const rows = await this.deliveries.claimUnqueued(Math.min(BATCH, room));
+    if ((await this.room()) <= 0) return 0;
+    const rows = await this.deliveries.claimUnqueued(BATCH);
     if (rows.length === 0) return 0;
     return this.addJobs(rows);
   }
 
   /**
-   * Deliveries their writer claimed: their jobs are added as far as the queue has room; the rest (all of them
-   * while Redis is not ready) go back to Postgres for stage 2.
+   * Deliveries their writer claimed: their job is added if the queue has room; otherwise (and while Redis is not
+   * ready) they go back to Postgres for stage 2.
    */
   private async queueHanded(rows: ClaimedDelivery[]): Promise<void> {
     const room = await this.room().catch(() => 0);
-    const fits = rows.slice(0, Math.max(0, room));
-    const rest = rows.slice(fits.length);
-    if (rest.length > 0) await this.deliveries.unqueue(rest.map((row) => row.id));
-    if (fits.length > 0) await this.addJobs(fits);
+    if (room > 0) await this.addJobs(rows);
+    else await this.deliveries.unqueue(rows.map((row) => row.id));
   }
 
   /**
-   * Deliveries the queue can take now: 0 while Redis is not ready, else WEBHOOKS_QUEUE_HIGH_WATER less those
-   * waiting, every waiting job counted as a full batch (an upper bound: under a backlog, batches are full).
+   * Jobs the queue can take now: 0 while Redis is not ready, else WEBHOOKS_QUEUE_HIGH_WATER less those waiting (a
+   * waiting job is a batch of up to 100 first attempts, or the retry of one delivery).
    */
   private async room(): Promise<number> {
     let room = 0;
     try {
       if (this.queue.client.status === 'ready') {
-        room = this.queueHighWater - BATCH * (await withTimeout(this.waitingJobs(), ENQUEUE_TIMEOUT_MS));
+        room = this.queueHighWater - (await withTimeout(this.waitingJobs(), ENQUEUE_TIMEOUT_MS));
       }
       return room;
     } finally {
-      // Writers claim their deliveries only while a batch of them would still fit.
-      this.signal.queueHasRoom = room > BATCH;
+      // Writers claim their deliveries only while another job would still fit after this one.
+      this.signal.queueHasRoom = room > 1;
     }
   }
 
@@ -226,14 +225,4 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     ]);
     return waiting + paused;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

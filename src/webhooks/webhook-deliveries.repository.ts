@@ -41,6 +41,14 @@ export type AttemptWebhook = Pick<
 
 const WEBHOOK_PREFIX = 'webhook.';
 
+/** The loaded columns that are timestamps (by their alias). */
+const TIMESTAMPS = new Set([
+  'lastAttemptAt',
+  'nextAttemptAt',
+  'completedAt',
+  `${WEBHOOK_PREFIX}previousSecretExpiresAt`,
+]);
+
 /**
  * The outcomes of attempts are written together over this many milliseconds (see TurnBatcher): receivers answer a
  * few per event-loop turn, so per turn that was still a query for every two or three deliveries.
@@ -119,7 +127,9 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
       if (!row) return null;
       const delivery: Record<string, unknown> = {};
       const webhook: Record<string, unknown> = {};
-      for (const [key, value] of Object.entries(row)) {
+      for (const [key, raw] of Object.entries(row)) {
+        // MikroORM has `pg` hand timestamps back as text; the attempt compares and stores them as Dates.
+        const value = TIMESTAMPS.has(key) && typeof raw === 'string' ? new Date(raw) : raw;
         if (key.startsWith(WEBHOOK_PREFIX)) webhook[key.slice(WEBHOOK_PREFIX.length)] = value;
         else delivery[key] = value;
       }

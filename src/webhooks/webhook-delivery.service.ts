@@ -12,6 +12,7 @@ import { SecretCipher } from './secret-cipher';
 import {
   AttemptDelivery,
   AttemptWebhook,
+  LoadedAttempt,
   WebhookDeliveriesRepository,
 } from './webhook-deliveries.repository';
 import { WebhookDelivery } from './webhook-delivery.entity';
@@ -51,6 +52,9 @@ function packageVersion(): string {
 }
 
 export const USER_AGENT = `Modelport-Webhooks/${packageVersion()}`;
+
+/** A delivery that waited longer than this for a send slot is read again before it is sent. */
+const RELOAD_AFTER_MS = 1000;
 
 /**
  * Sends deliveries: one attempt at a time, recording each outcome on the delivery row and the webhook (retry
@@ -148,7 +152,7 @@ export class WebhookDeliveryService {
       queuedAt: now,
     });
     await this.deliveries.getEntityManager().flush();
-    await this.attempt(delivery, webhook, { lastChance: true, countsTowardsDisable: false });
+    await this.attempt({ delivery, webhook }, { lastChance: true, countsTowardsDisable: false });
     return delivery;
   }
 
@@ -159,9 +163,11 @@ export class WebhookDeliveryService {
    */
   async attemptQueued(deliveryId: string, lastChance: boolean): Promise<void> {
     const retry = await this.exclusively(deliveryId, async () => {
+      const loadedAt = Date.now();
       const found = await this.deliveries.loadForAttempt(deliveryId);
       if (!found || found.delivery.status !== 'pending') return null; // deleted, or a duplicate of a finished one
-      return this.attempt(found.delivery, found.webhook, { lastChance, countsTowardsDisable: true });
+      const outcome = await this.attempt(found, { lastChance, countsTowardsDisable: true, loadedAt });
+      return outcome?.retry ?? null;
     });
     if (retry) throw retry;
   }
@@ -170,23 +176,32 @@ export class WebhookDeliveryService {
    * The first attempts of a batch of deliveries (a `deliver-batch` job), side by side within
    * WEBHOOKS_DELIVERY_CONCURRENCY; the batch loads its deliveries with one query, and the outcomes of
    * OUTCOME_WINDOW_MS are saved together. A delivery to retry is handed to `scheduleRetry` (a `deliver` job of its
-   * own) as soon as its outcome is saved. Rows that are gone or no longer pending are skipped, so running a batch
-   * again sends only what it did not finish. Throws the first error of any delivery once all have settled.
+   * own) once its outcome is saved. A batch run again (Bull retries a batch that failed as a whole) or a copy of it
+   * sends only deliveries that were never attempted: a finished one is skipped, and one already attempted is handed
+   * to `scheduleRetry` with the time left until its retry is due (a no-op while its retry job exists), so it is
+   * never sent before its backoff. Throws the first error of any delivery once all have settled.
    */
   async attemptBatch(
     deliveryIds: string[],
     scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
   ): Promise<void> {
+    const loadedAt = Date.now();
     const outcomes = await Promise.allSettled(
       deliveryIds.map((id) =>
         this.exclusively(id, async () => {
           const found = await this.deliveries.loadForAttempt(id);
           if (!found || found.delivery.status !== 'pending') return null;
-          const retry = await this.attempt(found.delivery, found.webhook, {
+          if (found.delivery.attempts > 0) {
+            const dueInMs = Math.max(0, (found.delivery.nextAttemptAt?.getTime() ?? 0) - Date.now());
+            await scheduleRetry(found.delivery, new RetryDeliveryError('resumed', dueInMs));
+            return null;
+          }
+          const outcome = await this.attempt(found, {
             lastChance: false,
             countsTowardsDisable: true,
+            loadedAt,
           });
-          if (retry) await scheduleRetry(found.delivery, retry);
+          if (outcome?.retry) await scheduleRetry(outcome.delivery, outcome.retry);
           return null;
         }),
       ),
@@ -210,26 +225,27 @@ export class WebhookDeliveryService {
   }
 
   /**
-   * One attempt; its outcome is written with `saveAttempt` (plain SQL), whether or not `delivery` is managed.
-   * Returns what to retry with, if the delivery is to be tried again.
+   * One attempt; its outcome is written with `saveAttempt` (plain SQL), whether or not the delivery is managed.
+   * Returns the delivery as attempted and what to retry with, if it is to be tried again; null when, read again
+   * after waiting for a send slot (`loadedAt` over RELOAD_AFTER_MS ago), it was finished or attempted meanwhile.
    */
   private async attempt(
-    delivery: AttemptDelivery,
-    webhook: AttemptWebhook,
-    options: { lastChance: boolean; countsTowardsDisable: boolean },
-  ): Promise<RetryDeliveryError | null> {
-    if (!webhook.isActive && options.countsTowardsDisable) {
-      delivery.status = 'failed';
-      delivery.error = `Not sent: the webhook is disabled${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}`;
-      delivery.completedAt = new Date();
-      delivery.nextAttemptAt = null;
-      await this.deliveries.saveAttempt(delivery);
-      return null;
-    }
-    const body = serializePayload(delivery.payload);
+    found: LoadedAttempt,
+    options: { lastChance: boolean; countsTowardsDisable: boolean; loadedAt?: number },
+  ): Promise<{ delivery: AttemptDelivery; retry: RetryDeliveryError | null } | null> {
+    let { delivery, webhook } = found;
     // Stamped once a slot is free, so the signed timestamp is when the request really leaves.
     let sentAt = new Date();
-    const result = await this.sends.run(() => {
+    const result = await this.sends.run(async (): Promise<SendResult | 'gone' | 'disabled'> => {
+      if (options.loadedAt !== undefined && Date.now() - options.loadedAt > RELOAD_AFTER_MS) {
+        // The slot took a while: a webhook disabled, re-pointed or deleted meanwhile must be honoured.
+        const fresh = await this.deliveries.loadForAttempt(delivery.id);
+        if (!fresh || fresh.delivery.status !== 'pending' || fresh.delivery.attempts !== delivery.attempts)
+          return 'gone';
+        ({ delivery, webhook } = fresh);
+      }
+      if (!webhook.isActive && options.countsTowardsDisable) return 'disabled';
+      const body = serializePayload(delivery.payload);
       sentAt = new Date();
       return this.sender.send(
         webhook.url,
@@ -238,6 +254,15 @@ export class WebhookDeliveryService {
         webhook.timeoutSeconds * 1000,
       );
     });
+    if (result === 'gone') return null;
+    if (result === 'disabled') {
+      delivery.status = 'failed';
+      delivery.error = `Not sent: the webhook is disabled${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}`;
+      delivery.completedAt = new Date();
+      delivery.nextAttemptAt = null;
+      await this.deliveries.saveAttempt(delivery);
+      return { delivery, retry: null };
+    }
     delivery.attempts += 1;
     delivery.lastAttemptAt = sentAt;
     delivery.responseStatus = result.status;
@@ -269,7 +294,7 @@ export class WebhookDeliveryService {
     }
     this.metrics?.observeWebhookDelivery(isSuccess(result) ? 'success' : retry ? 'retry' : 'failed');
     await this.deliveries.saveAttempt(delivery);
-    return retry;
+    return { delivery, retry };
   }
 
   private finish(delivery: AttemptDelivery, status: 'success' | 'failed'): void {

@@ -3,13 +3,24 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Job, Queue } from 'bull';
 import type { AppConfig } from '../config/app.config';
-import type { DeliverBatchJobData, DeliverJobData, WebhookJobData } from './outbox-relay';
+import { Semaphore } from '../common/semaphore';
+import { withTimeout } from '../common/with-timeout';
+import {
+  ENQUEUE_TIMEOUT_MS,
+  type DeliverBatchJobData,
+  type DeliverJobData,
+  type WebhookJobData,
+} from './outbox-relay';
 import type { AttemptDelivery } from './webhook-deliveries.repository';
 import { RetryDeliveryError, WebhookDeliveryService } from './webhook-delivery.service';
 import { DELIVER_BATCH_JOB, DELIVER_JOB, WEBHOOKS_QUEUE } from './webhook-events.catalogue';
 
-/** Batch jobs one process runs at once; WEBHOOKS_DELIVERY_CONCURRENCY bounds the requests they send. */
-const BATCHES_IN_FLIGHT = 4;
+/**
+ * Batch jobs one process has loaded at once; WEBHOOKS_DELIVERY_CONCURRENCY bounds the requests they send. Bull adds
+ * up the concurrency of a queue's named handlers and any of its loops may take a batch job, so the bound is kept
+ * here (`batches`), before a batch loads anything.
+ */
+const BATCHES_IN_FLIGHT = 2;
 
 /**
  * The queue processor, kept thin. A `deliver-batch` job is the first attempts of a relay batch; a delivery it must
@@ -21,6 +32,7 @@ const BATCHES_IN_FLIGHT = 4;
 @Injectable()
 export class WebhooksQueueConsumer implements OnApplicationBootstrap {
   private readonly logger = new Logger(WebhooksQueueConsumer.name);
+  private readonly batches = new Semaphore(BATCHES_IN_FLIGHT);
 
   constructor(
     @InjectQueue(WEBHOOKS_QUEUE) private readonly queue: Queue<WebhookJobData>,
@@ -37,8 +49,10 @@ export class WebhooksQueueConsumer implements OnApplicationBootstrap {
     this.queue
       // The job's name tells its data's shape.
       .process(DELIVER_BATCH_JOB, BATCHES_IN_FLIGHT, (job: Job<WebhookJobData>) =>
-        this.deliveries.attemptBatch((job.data as DeliverBatchJobData).deliveryIds, (delivery, retry) =>
-          this.scheduleRetry(delivery, retry),
+        this.batches.run(() =>
+          this.deliveries.attemptBatch((job.data as DeliverBatchJobData).deliveryIds, (delivery, retry) =>
+            this.scheduleRetry(delivery, retry),
+          ),
         ),
       )
       .catch(stopped);
@@ -54,22 +68,33 @@ export class WebhooksQueueConsumer implements OnApplicationBootstrap {
 
   /**
    * The retries of a delivery whose first attempt failed: a `deliver` job after the attempt's delay, with the
-   * attempts it has left. If Redis refuses the job, the row (pending, queued, its next attempt due) is handed back
-   * by the relay's stale sweep five minutes after that attempt was due.
+   * attempts it has left. Its id names the delivery and its attempts so far, so handing over the same retry twice
+   * (a batch run again) adds one job; a finished job of that id, whose run was cut short, is replaced. If Redis
+   * refuses the job, the row (pending, queued, its next attempt due) is handed back by the relay's stale sweep five
+   * minutes after that attempt was due.
    */
   private async scheduleRetry(delivery: AttemptDelivery, retry: RetryDeliveryError): Promise<void> {
+    const jobId = `${delivery.id}:${delivery.attempts}`;
     try {
-      await this.queue.add(
-        DELIVER_JOB,
-        { deliveryId: delivery.id },
-        {
-          jobId: `${delivery.id}:${delivery.attempts}`,
-          delay: retry.delayMs,
-          attempts: delivery.maxAttempts - delivery.attempts,
-          backoff: { type: 'webhook' },
-          removeOnComplete: 1000,
-          removeOnFail: 1000,
-        },
+      await withTimeout(
+        (async () => {
+          const existing = await this.queue.getJob(jobId);
+          if (existing && ((await existing.isCompleted()) || (await existing.isFailed())))
+            await existing.remove();
+          await this.queue.add(
+            DELIVER_JOB,
+            { deliveryId: delivery.id },
+            {
+              jobId,
+              delay: retry.delayMs,
+              attempts: delivery.maxAttempts - delivery.attempts,
+              backoff: { type: 'webhook' },
+              removeOnComplete: 1000,
+              removeOnFail: 1000,
+            },
+          );
+        })(),
+        ENQUEUE_TIMEOUT_MS,
       );
     } catch (error) {
       this.logger.warn(`Could not queue the retry of webhook delivery ${delivery.id}: ${String(error)}`);

@@ -371,6 +371,13 @@ describe('webhooks (e2e)', () => {
         }).type,
       ).toBe('webhook.test');
 
+      // A queued delivery (an event through the outbox and a batch job) is signed with both as well.
+      await uploadModel(alice, 'rotated');
+      const queued = (await receiver.waitFor('/rotate', 2))[1];
+      expect(String(queued.headers['webhook-signature']).split(' ')).toHaveLength(2);
+      expect(verify(hook.secret, queued).type).toBe('model.created');
+      expect(verify(rotated.body.secret, queued).type).toBe('model.created');
+
       // After the overlap the old secret stops signing.
       await t.orm.em
         .getConnection()
@@ -379,7 +386,7 @@ describe('webhooks (e2e)', () => {
           [hook.id],
         );
       await t.http().post(`/api/v1/webhooks/${hook.id}/test`).set('Authorization', bearer(alice));
-      const second = receiver.on('/rotate')[1];
+      const second = receiver.on('/rotate')[2];
       expect(String(second.headers['webhook-signature']).split(' ')).toHaveLength(1);
       expect(verify(rotated.body.secret, second).type).toBe('webhook.test');
       expect(() => verify(hook.secret, second)).toThrow();
@@ -797,6 +804,36 @@ describe('webhooks (e2e)', () => {
       expect(delivery).toEqual(expect.objectContaining({ attempts: 1, status: 'success' }));
       await new Promise((r) => setTimeout(r, 500));
       expect(receiver.on('/twice')).toHaveLength(1);
+    });
+
+    it('a batch that meets a delivery already attempted waits for its backoff and sends it once', async () => {
+      const u = await registerUser(t, 'resumed');
+      const hook = await createWebhook(u, { url: receiver.url('/resumed'), events: ['model.created'] });
+      // Attempted once already (its batch ran before), its retry due in 1.5 s; then its batch runs twice more.
+      const due = Date.now() + 1500;
+      const [row] = await t.orm.em.getConnection().execute<Loose[]>(
+        `insert into webhook_deliveries (webhook_id, event_id, event_type, payload, max_attempts, attempts,
+           last_attempt_at, next_attempt_at, queued_at)
+         values (?, gen_random_uuid(), 'model.created', ?, 3, 1, now(), ?, now()) returning id`,
+        [
+          hook.id,
+          JSON.stringify({ type: 'model.created', timestamp: new Date().toISOString(), data: {} }),
+          new Date(due),
+        ],
+      );
+      const queue = t.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+      await queue.add(DELIVER_BATCH_JOB, { deliveryIds: [row.id] });
+      await new Promise((r) => setTimeout(r, 300));
+      await queue.add(DELIVER_BATCH_JOB, { deliveryIds: [row.id] });
+      const [sent] = await receiver.waitFor('/resumed', 1);
+      expect(sent.at).toBeGreaterThanOrEqual(due - 50);
+      const [delivery] = await eventually(async () => {
+        const items = await deliveries(u, hook.id);
+        return items[0]?.status === 'success' ? items : null;
+      });
+      expect(delivery).toEqual(expect.objectContaining({ attempts: 2, status: 'success' }));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(receiver.on('/resumed')).toHaveLength(1);
     });
 
     it('redelivers a delivery with the same webhook-id, as a new log entry', async () => {
