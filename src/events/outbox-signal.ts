@@ -4,6 +4,11 @@ import { Injectable } from '@nestjs/common';
 export interface ClaimedDelivery {
   id: string;
   maxAttempts: number;
+  /**
+   * The row's `queued_at` as Postgres wrote it (text): the claim. A job carries it, and an attempt whose row was
+   * claimed again since (handed back and queued anew) leaves the delivery to the newer job.
+   */
+  queuedAt: string;
 }
 
 type Listener = (claimed: ClaimedDelivery[]) => void;

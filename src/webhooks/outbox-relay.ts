@@ -24,6 +24,8 @@ export interface DeliverJobData {
 /** A `deliver-batch` job: the first attempts of the deliveries one relay batch queued. */
 export interface DeliverBatchJobData {
   deliveryIds: string[];
+  /** Each delivery's claim (`queued_at` as Postgres wrote it), in the same order. */
+  claims?: string[];
 }
 
 export type WebhookJobData = DeliverJobData | DeliverBatchJobData;
@@ -199,13 +201,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   /**
    * The Bull job of a batch of claimed deliveries; if Redis refuses it, the deliveries go back to Postgres
    * (`unqueue`) for a later run. Returns how many deliveries it queued. Should Redis take the job but answer too
-   * late, the rows are queued again and may be sent twice: receivers tell by the `webhook-id` header, as with any
-   * at-least-once delivery.
+   * late, the rows are claimed and queued again, and the job carries each row's claim: the copy whose claim is no
+   * longer the row's leaves the delivery alone.
    */
   private async addJobs(rows: ClaimedDelivery[]): Promise<number> {
     try {
       await withTimeout(
-        this.queue.add(DELIVER_BATCH_JOB, { deliveryIds: rows.map((row) => row.id) }, BATCH_JOB_OPTIONS),
+        this.queue.add(
+          DELIVER_BATCH_JOB,
+          { deliveryIds: rows.map((row) => row.id), claims: rows.map((row) => row.queuedAt) },
+          BATCH_JOB_OPTIONS,
+        ),
         ENQUEUE_TIMEOUT_MS,
       );
       return rows.length;

@@ -59,6 +59,8 @@ export const OUTCOME_WINDOW_MS = 10;
 export interface LoadedAttempt {
   delivery: AttemptDelivery;
   webhook: AttemptWebhook;
+  /** The delivery's `queued_at` as Postgres writes it (see ClaimedDelivery.queuedAt); null while unqueued. */
+  claim?: string | null;
 }
 
 export class WebhookDeliveriesRepository extends EntityRepository<WebhookDelivery> {
@@ -111,7 +113,7 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
        select d.id, d.event_id as "eventId", d.payload, d.status, d.attempts, d.max_attempts as "maxAttempts",
               d.last_attempt_at as "lastAttemptAt", d.response_status as "responseStatus",
               d.response_body as "responseBody", d.duration_ms as "durationMs", d.error,
-              d.next_attempt_at as "nextAttemptAt", d.completed_at as "completedAt",
+              d.next_attempt_at as "nextAttemptAt", d.completed_at as "completedAt", d.queued_at as "queuedAt",
               w.id as "webhook.id", w.url as "webhook.url", w.secret as "webhook.secret",
               w.previous_secret as "webhook.previousSecret",
               w.previous_secret_expires_at as "webhook.previousSecretExpiresAt", w.headers as "webhook.headers",
@@ -127,13 +129,18 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
       if (!row) return null;
       const delivery: Record<string, unknown> = {};
       const webhook: Record<string, unknown> = {};
-      for (const [key, raw] of Object.entries(row)) {
+      const { queuedAt: claim, ...columns } = row;
+      for (const [key, raw] of Object.entries(columns)) {
         // MikroORM has `pg` hand timestamps back as text; the attempt compares and stores them as Dates.
         const value = TIMESTAMPS.has(key) && typeof raw === 'string' ? new Date(raw) : raw;
         if (key.startsWith(WEBHOOK_PREFIX)) webhook[key.slice(WEBHOOK_PREFIX.length)] = value;
         else delivery[key] = value;
       }
-      return { delivery: delivery as AttemptDelivery, webhook: webhook as AttemptWebhook };
+      return {
+        delivery: delivery as AttemptDelivery,
+        webhook: webhook as AttemptWebhook,
+        claim: (claim as string | null) ?? null,
+      };
     });
   }
 
@@ -207,7 +214,7 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
          from (select id from webhook_deliveries where queued_at is null and status = 'pending'
                 order by created_at limit $1 for update skip locked) claimed
         where d.id = claimed.id
-        returning d.id, d.max_attempts as "maxAttempts"`,
+        returning d.id, d.max_attempts as "maxAttempts", d.queued_at as "queuedAt"`,
       [limit],
     );
   }
@@ -225,8 +232,7 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
   /**
    * Pending deliveries that were queued long ago and are not waiting for a retry: their job may have been lost
    * with Redis' data. Handing them back to stage 2 may give a delivery whose job still waits (no consumer ran for
-   * that long) a second job; the copy that runs second finds it no longer pending, and two copies that meet in one
-   * process run it once (WebhookDeliveryService). Only copies running at once in two processes can send it twice.
+   * that long) a second job; the first job's claim is then no longer the row's, so it leaves the delivery alone.
    */
   async requeueStale(olderThanMs: number): Promise<number> {
     const rows = await this.getEntityManager().execute<{ id: string }[]>(

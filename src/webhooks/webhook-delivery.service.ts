@@ -176,21 +176,26 @@ export class WebhookDeliveryService {
    * The first attempts of a batch of deliveries (a `deliver-batch` job), side by side within
    * WEBHOOKS_DELIVERY_CONCURRENCY; the batch loads its deliveries with one query, and the outcomes of
    * OUTCOME_WINDOW_MS are saved together. A delivery to retry is handed to `scheduleRetry` (a `deliver` job of its
-   * own) once its outcome is saved. A batch run again (Bull retries a batch that failed as a whole) or a copy of it
-   * sends only deliveries that were never attempted: a finished one is skipped, and one already attempted is handed
+   * own) once its outcome is saved. A delivery whose claim (`queued_at`) is no longer the one the job carries was
+   * handed back and is another job's. A batch run again (Bull retries a batch that failed as a whole) sends only
+   * deliveries that were never attempted: a finished one is skipped, and one already attempted is handed
    * to `scheduleRetry` with the time left until its retry is due (a no-op while its retry job exists), so it is
    * never sent before its backoff. Throws the first error of any delivery once all have settled.
    */
   async attemptBatch(
-    deliveryIds: string[],
+    batch: { deliveryIds: string[]; claims?: string[] },
     scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
   ): Promise<void> {
     const loadedAt = Date.now();
     const outcomes = await Promise.allSettled(
-      deliveryIds.map((id) =>
+      batch.deliveryIds.map((id, i) =>
         this.exclusively(id, async () => {
           const found = await this.deliveries.loadForAttempt(id);
           if (!found || found.delivery.status !== 'pending') return null;
+          // Handed back and claimed again since this job was queued (a newer job carries it), or handed back and
+          // waiting for a new claim: not this job's to send.
+          const claim = batch.claims?.[i];
+          if (claim !== undefined && found.claim !== claim) return null;
           if (found.delivery.attempts > 0) {
             const dueInMs = Math.max(0, (found.delivery.nextAttemptAt?.getTime() ?? 0) - Date.now());
             await scheduleRetry(found.delivery, new RetryDeliveryError('resumed', dueInMs));

@@ -52,7 +52,7 @@ export class WebhooksQueueConsumer implements OnApplicationBootstrap {
       // The job's name tells its data's shape.
       .process(DELIVER_BATCH_JOB, BATCHES_IN_FLIGHT, (job: Job<WebhookJobData>) =>
         this.batches.run(() =>
-          this.deliveries.attemptBatch((job.data as DeliverBatchJobData).deliveryIds, (delivery, retry) =>
+          this.deliveries.attemptBatch(job.data as DeliverBatchJobData, (delivery, retry) =>
             this.scheduleRetry(delivery, retry),
           ),
         ),

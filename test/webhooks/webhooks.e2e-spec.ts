@@ -806,6 +806,37 @@ describe('webhooks (e2e)', () => {
       expect(receiver.on('/twice')).toHaveLength(1);
     });
 
+    it('leaves a delivery claimed again since its job was queued to the newer job', async () => {
+      const u = await registerUser(t, 'reclaimed');
+      const hook = await createWebhook(u, { url: receiver.url('/reclaimed'), events: ['model.created'] });
+      const [row] = await t.orm.em.getConnection().execute<Loose[]>(
+        `insert into webhook_deliveries (webhook_id, event_id, event_type, payload, max_attempts, queued_at)
+         values (?, gen_random_uuid(), 'model.created', ?, 1, now()) returning id, queued_at::text as claim`,
+        [hook.id, JSON.stringify({ type: 'model.created', timestamp: new Date().toISOString(), data: {} })],
+      );
+      const queue = t.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+      // A job from an earlier claim of the row: it must not send.
+      const stale = await queue.add(DELIVER_BATCH_JOB, {
+        deliveryIds: [row.id],
+        claims: ['2026-01-01 00:00:00+00'],
+      });
+      await stale.finished();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(receiver.on('/reclaimed')).toHaveLength(0);
+      expect((await deliveries(u, hook.id))[0]).toEqual(
+        expect.objectContaining({ status: 'pending', attempts: 0 }),
+      );
+      // The job of the row's current claim sends it.
+      await queue.add(DELIVER_BATCH_JOB, { deliveryIds: [row.id], claims: [row.claim] });
+      await receiver.waitFor('/reclaimed', 1);
+      const [delivery] = await eventually(async () => {
+        const items = await deliveries(u, hook.id);
+        return items[0]?.status === 'success' ? items : null;
+      });
+      expect(delivery).toEqual(expect.objectContaining({ attempts: 1 }));
+      expect(receiver.on('/reclaimed')).toHaveLength(1);
+    });
+
     it('a batch that meets a delivery already attempted waits for its backoff and sends it once', async () => {
       const u = await registerUser(t, 'resumed');
       const hook = await createWebhook(u, { url: receiver.url('/resumed'), events: ['model.created'] });
