@@ -241,7 +241,7 @@ export class WebhookDeliveryService {
     let { delivery, webhook } = found;
     // Stamped once a slot is free, so the signed timestamp is when the request really leaves.
     let sentAt = new Date();
-    const result = await this.sends.run(async (): Promise<SendResult | 'gone' | 'disabled'> => {
+    const result = await this.sends.run(async (): Promise<SendResult | 'gone' | { notSent: string }> => {
       if (options.loadedAt !== undefined && Date.now() - options.loadedAt > RELOAD_AFTER_MS) {
         // The slot took a while: a webhook disabled, re-pointed or deleted meanwhile must be honoured.
         const fresh = await this.deliveries.loadForAttempt(delivery.id);
@@ -249,22 +249,31 @@ export class WebhookDeliveryService {
           return 'gone';
         ({ delivery, webhook } = fresh);
       }
-      if (!webhook.isActive && options.countsTowardsDisable) return 'disabled';
+      if (!webhook.isActive && options.countsTowardsDisable) {
+        return {
+          notSent: `Not sent: the webhook is disabled${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}`,
+        };
+      }
       const body = serializePayload(delivery.payload);
       sentAt = new Date();
-      return this.sender.send(
-        webhook.url,
-        this.buildHeaders(webhook, delivery.eventId, body, sentAt),
-        body,
-        webhook.timeoutSeconds * 1000,
-      );
+      let headers: Record<string, string>;
+      try {
+        headers = this.buildHeaders(webhook, delivery.eventId, body, sentAt);
+      } catch (error) {
+        // No attempt can sign it (e.g. WEBHOOK_SECRET_KEY changed since the secret was stored): record why, once,
+        // rather than fail the job (and its batch) again and again.
+        const reason = error instanceof Error ? error.message : String(error);
+        return { notSent: `Not sent: the signing secret could not be decrypted (${reason})` };
+      }
+      return this.sender.send(webhook.url, headers, body, webhook.timeoutSeconds * 1000);
     });
     if (result === 'gone') return null;
-    if (result === 'disabled') {
+    if ('notSent' in result) {
       delivery.status = 'failed';
-      delivery.error = `Not sent: the webhook is disabled${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}`;
+      delivery.error = result.notSent;
       delivery.completedAt = new Date();
       delivery.nextAttemptAt = null;
+      this.metrics?.observeWebhookDelivery('failed');
       await this.deliveries.saveAttempt(delivery);
       return { delivery, retry: null };
     }

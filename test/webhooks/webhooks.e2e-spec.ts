@@ -783,6 +783,38 @@ describe('webhooks (e2e)', () => {
       expect((await webhookRow(steady.id)).retry_count).toBe(0);
     });
 
+    it('records a delivery it cannot sign as failed, and still delivers the rest of its batch once', async () => {
+      const u = await registerUser(t, 'unsignable');
+      const broken = await createWebhook(u, { url: receiver.url('/unsignable'), events: ['model.created'] });
+      const healthy = await createWebhook(u, { url: receiver.url('/signable'), events: ['model.created'] });
+      // As if WEBHOOK_SECRET_KEY had changed since this secret was stored.
+      await t.orm.em
+        .getConnection()
+        .execute(
+          `update webhooks set secret = 'v1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AAAA' where id = ?`,
+          [broken.id],
+        );
+      await uploadModel(u, 'unsignable');
+      const [received] = await receiver.waitFor('/signable', 1);
+      expect(verify(healthy.secret, received).type).toBe('model.created');
+      const [failed] = await eventually(async () => {
+        const items = await deliveries(u, broken.id);
+        return items[0]?.status === 'failed' ? items : null;
+      });
+      expect(failed).toEqual(
+        expect.objectContaining({
+          attempts: 0,
+          responseStatus: null,
+          error: expect.stringContaining('signing secret could not be decrypted'),
+        }),
+      );
+      // Not held against the receiver, and nothing sent twice or at all to the broken one.
+      expect((await webhookRow(broken.id)).consecutive_failures).toBe(0);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(receiver.on('/signable')).toHaveLength(1);
+      expect(receiver.on('/unsignable')).toHaveLength(0);
+    });
+
     it('sends a delivery that sits in two batch jobs at once only once', async () => {
       const u = await registerUser(t, 'twice');
       const hook = await createWebhook(u, { url: receiver.url('/twice'), events: ['model.created'] });
