@@ -93,11 +93,19 @@ export class WebhookDeliveryService {
     this.sends = new Semaphore(settings.deliveryConcurrency);
   }
 
-  /** The secrets that sign right now: the current one, plus the previous one during its overlap after a rotation. */
+  /**
+   * The secrets that sign right now: the current one, plus the previous one during its overlap after a rotation.
+   * A previous secret that cannot be decrypted (stored under an earlier WEBHOOK_SECRET_KEY) is left out, so rotating
+   * is how a webhook recovers after the key changed; a current one that cannot be decrypted throws.
+   */
   liveSecrets(webhook: AttemptWebhook, now: Date = new Date()): string[] {
     const secrets = [this.cipher.decrypt(webhook.secret)];
     if (webhook.previousSecret && webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt > now) {
-      secrets.push(this.cipher.decrypt(webhook.previousSecret));
+      try {
+        secrets.push(this.cipher.decrypt(webhook.previousSecret));
+      } catch {
+        // unreadable under this key: sign with the current secret alone
+      }
     }
     return secrets;
   }

@@ -813,6 +813,17 @@ describe('webhooks (e2e)', () => {
       await new Promise((r) => setTimeout(r, 500));
       expect(receiver.on('/signable')).toHaveLength(1);
       expect(receiver.on('/unsignable')).toHaveLength(0);
+
+      // Rotating recovers it: the new secret signs alone (the unreadable one is left out during the overlap).
+      const rotated = await t
+        .http()
+        .post(`/api/v1/webhooks/${broken.id}/rotate-secret`)
+        .set('Authorization', bearer(u));
+      expect(rotated.status).toBe(200);
+      await uploadModel(u, 'unsignable-after-rotation');
+      const [recovered] = await receiver.waitFor('/unsignable', 1);
+      expect(String(recovered.headers['webhook-signature']).split(' ')).toHaveLength(1);
+      expect(verify(rotated.body.secret as string, recovered).type).toBe('model.created');
     });
 
     it('sends a delivery that sits in two batch jobs at once only once', async () => {
