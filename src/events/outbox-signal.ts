@@ -3,7 +3,6 @@ import { Injectable } from '@nestjs/common';
 /** A delivery row already marked queued by its writer, whose Bull job the relay is to add. */
 export interface ClaimedDelivery {
   id: string;
-  maxAttempts: number;
   /**
    * The row's `queued_at` as Postgres wrote it (text): the claim. A job carries it, and an attempt whose row was
    * claimed again since (handed back and queued anew) leaves the delivery to the newer job.

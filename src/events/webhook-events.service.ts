@@ -58,7 +58,7 @@ export function eventsFromArrays(first: number): string {
  * (a table or CTE with the columns of webhook_events). The outbox relay runs it on outbox rows; the predictions
  * group commit runs it on its batch's events in the statement that writes the predictions, so a prediction's
  * deliveries commit with it and its event needs no outbox row of its own. The relay then queues the deliveries.
- * `claim`: the rows are made already marked queued and returned (id, eventId, maxAttempts, queuedAt), for the writer to
+ * `claim`: the rows are made already marked queued and returned (id, eventId, queuedAt), for the writer to
  * hand to the relay (`committed`), which adds their jobs without a claiming UPDATE of its own.
  */
 export function fanOutDeliveries(source: string, options: { claim?: boolean } = {}): string {
@@ -68,7 +68,7 @@ export function fanOutDeliveries(source: string, options: { claim?: boolean } = 
       from ${source} e
       join webhooks w on w.user_id = e.user_id and w.is_active and e.type = any(w.events)
                      and (w.model_id is null or w.model_id = e.model_id)
-     order by e.created_at${claim ? ' returning id, event_id as "eventId", max_attempts as "maxAttempts", queued_at as "queuedAt"' : ''}`;
+     order by e.created_at${claim ? ' returning id, event_id as "eventId", queued_at as "queuedAt"' : ''}`;
 }
 
 /** The outbox entity of a row, for `em.insert`. */

@@ -214,7 +214,7 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
          from (select id from webhook_deliveries where queued_at is null and status = 'pending'
                 order by created_at limit $1 for update skip locked) claimed
         where d.id = claimed.id
-        returning d.id, d.max_attempts as "maxAttempts", d.queued_at as "queuedAt"`,
+        returning d.id, d.queued_at as "queuedAt"`,
       [limit],
     );
   }

@@ -76,30 +76,29 @@ export class WebhooksQueueConsumer implements OnApplicationBootstrap {
    * minutes after that attempt was due.
    */
   private async scheduleRetry(delivery: AttemptDelivery, retry: RetryDeliveryError): Promise<void> {
-    const jobId = `${delivery.id}:${delivery.attempts}`;
     try {
-      await withTimeout(
-        (async () => {
-          const existing = await this.queue.getJob(jobId);
-          if (existing && ((await existing.isCompleted()) || (await existing.isFailed())))
-            await existing.remove();
-          await this.queue.add(
-            DELIVER_JOB,
-            { deliveryId: delivery.id },
-            {
-              jobId,
-              delay: retry.delayMs,
-              attempts: delivery.maxAttempts - delivery.attempts,
-              backoff: { type: 'webhook' },
-              removeOnComplete: 1000,
-              removeOnFail: 1000,
-            },
-          );
-        })(),
-        ENQUEUE_TIMEOUT_MS,
-      );
+      await withTimeout(this.addRetryJob(delivery, retry), ENQUEUE_TIMEOUT_MS);
     } catch (error) {
       this.logger.warn(`Could not queue the retry of webhook delivery ${delivery.id}: ${String(error)}`);
     }
+  }
+
+  private async addRetryJob(delivery: AttemptDelivery, retry: RetryDeliveryError): Promise<void> {
+    const jobId = `${delivery.id}:${delivery.attempts}`;
+    const existing = await this.queue.getJob(jobId);
+    const state = await existing?.getState();
+    if (state === 'completed' || state === 'failed') await existing?.remove();
+    await this.queue.add(
+      DELIVER_JOB,
+      { deliveryId: delivery.id },
+      {
+        jobId,
+        delay: retry.delayMs,
+        attempts: delivery.maxAttempts - delivery.attempts,
+        backoff: { type: 'webhook' },
+        removeOnComplete: 1000,
+        removeOnFail: 1000,
+      },
+    );
   }
 }
