@@ -71,6 +71,44 @@ describe('webhooks (e2e)', () => {
     return row as Loose;
   }
 
+  /** The webhook's latest delivery once it has `status`. */
+  const latestDelivery = (u: RegisteredUser, webhookId: string, status: string) =>
+    eventually(async () => {
+      const [latest] = await deliveries(u, webhookId);
+      return latest?.status === status ? latest : null;
+    });
+
+  /**
+   * A pending `model.created` delivery already marked queued (the relay leaves it alone), for a test to hand to
+   * batch jobs itself; `claim` is its `queued_at` as Postgres writes it.
+   */
+  async function queuedDelivery(
+    webhookId: string,
+    attempted: { maxAttempts: number; attempts: number; nextAttemptAt: Date | null } = {
+      maxAttempts: 1,
+      attempts: 0,
+      nextAttemptAt: null,
+    },
+  ): Promise<{ id: string; claim: string }> {
+    const [row] = await t.orm.em.getConnection().execute<Array<{ id: string; claim: string }>>(
+      `insert into webhook_deliveries (webhook_id, event_id, event_type, payload, max_attempts, attempts,
+         last_attempt_at, next_attempt_at, queued_at)
+       values (?, gen_random_uuid(), 'model.created', ?, ?, ?, case when ? > 0 then now() end, ?, now())
+       returning id, queued_at::text as claim`,
+      [
+        webhookId,
+        JSON.stringify({ type: 'model.created', timestamp: new Date().toISOString(), data: {} }),
+        attempted.maxAttempts,
+        attempted.attempts,
+        attempted.attempts,
+        attempted.nextAttemptAt,
+      ],
+    );
+    return row;
+  }
+
+  const webhookQueue = () => t.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+
   const verify = (secret: string, req: { headers: Record<string, unknown>; body: string }) =>
     new StandardWebhook(secret).verify(req.body, {
       'webhook-id': String(req.headers['webhook-id']),
@@ -402,11 +440,8 @@ describe('webhooks (e2e)', () => {
       const body = verify(hook.secret, req);
       expect(body.type).toBe('model.created');
       expect(body.data).toEqual(expect.objectContaining({ modelId, name: 'announced' }));
-      const log = await eventually(async () => {
-        const items = await deliveries(u, hook.id);
-        return items[0]?.status === 'success' ? items : null;
-      });
-      expect(log[0]).toEqual(
+      const latest = await latestDelivery(u, hook.id, 'success');
+      expect(latest).toEqual(
         expect.objectContaining({
           eventType: 'model.created',
           eventId: req.headers['webhook-id'],
@@ -433,10 +468,7 @@ describe('webhooks (e2e)', () => {
       const reqs = await receiver.waitFor('/flaky', 3);
       expect(new Set(reqs.map((r) => r.headers['webhook-id'])).size).toBe(1);
       for (const r of reqs) expect(verify(hook.secret, r).type).toBe('model.created');
-      const [delivery] = await eventually(async () => {
-        const items = await deliveries(u, hook.id);
-        return items[0]?.status === 'success' ? items : null;
-      });
+      const delivery = await latestDelivery(u, hook.id, 'success');
       expect(delivery).toEqual(
         expect.objectContaining({ attempts: 3, responseStatus: 204, status: 'success' }),
       );
@@ -467,10 +499,7 @@ describe('webhooks (e2e)', () => {
         maxRetries: 2,
       });
       await uploadModel(u, 'doomed');
-      const [delivery] = await eventually(async () => {
-        const items = await deliveries(u, hook.id);
-        return items[0]?.status === 'failed' ? items : null;
-      });
+      const delivery = await latestDelivery(u, hook.id, 'failed');
       expect(delivery).toEqual(
         expect.objectContaining({ attempts: 3, maxAttempts: 3, responseStatus: 500, error: 'HTTP 500' }),
       );
@@ -797,10 +826,7 @@ describe('webhooks (e2e)', () => {
       await uploadModel(u, 'unsignable');
       const [received] = await receiver.waitFor('/signable', 1);
       expect(verify(healthy.secret, received).type).toBe('model.created');
-      const [failed] = await eventually(async () => {
-        const items = await deliveries(u, broken.id);
-        return items[0]?.status === 'failed' ? items : null;
-      });
+      const failed = await latestDelivery(u, broken.id, 'failed');
       expect(failed).toEqual(
         expect.objectContaining({
           attempts: 0,
@@ -830,20 +856,13 @@ describe('webhooks (e2e)', () => {
       const u = await registerUser(t, 'twice');
       const hook = await createWebhook(u, { url: receiver.url('/twice'), events: ['model.created'] });
       receiver.respond('/twice', () => ({ status: 200, delayMs: 200 }));
-      // A pending delivery already marked queued (the relay leaves it alone), then two jobs carrying it.
-      const [row] = await t.orm.em.getConnection().execute<Loose[]>(
-        `insert into webhook_deliveries (webhook_id, event_id, event_type, payload, max_attempts, queued_at)
-         values (?, gen_random_uuid(), 'model.created', ?, 1, now()) returning id`,
-        [hook.id, JSON.stringify({ type: 'model.created', timestamp: new Date().toISOString(), data: {} })],
-      );
-      const queue = t.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+      // A pending delivery already marked queued, then two jobs carrying it.
+      const row = await queuedDelivery(hook.id);
+      const queue = webhookQueue();
       await queue.add(DELIVER_BATCH_JOB, { deliveryIds: [row.id] });
       await queue.add(DELIVER_BATCH_JOB, { deliveryIds: [row.id] });
       await receiver.waitFor('/twice', 1);
-      const [delivery] = await eventually(async () => {
-        const items = await deliveries(u, hook.id);
-        return items[0]?.status === 'success' ? items : null;
-      });
+      const delivery = await latestDelivery(u, hook.id, 'success');
       expect(delivery).toEqual(expect.objectContaining({ attempts: 1, status: 'success' }));
       await new Promise((r) => setTimeout(r, 500));
       expect(receiver.on('/twice')).toHaveLength(1);
@@ -852,12 +871,8 @@ describe('webhooks (e2e)', () => {
     it('leaves a delivery claimed again since its job was queued to the newer job', async () => {
       const u = await registerUser(t, 'reclaimed');
       const hook = await createWebhook(u, { url: receiver.url('/reclaimed'), events: ['model.created'] });
-      const [row] = await t.orm.em.getConnection().execute<Loose[]>(
-        `insert into webhook_deliveries (webhook_id, event_id, event_type, payload, max_attempts, queued_at)
-         values (?, gen_random_uuid(), 'model.created', ?, 1, now()) returning id, queued_at::text as claim`,
-        [hook.id, JSON.stringify({ type: 'model.created', timestamp: new Date().toISOString(), data: {} })],
-      );
-      const queue = t.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+      const row = await queuedDelivery(hook.id);
+      const queue = webhookQueue();
       // A job from an earlier claim of the row: it must not send.
       const stale = await queue.add(DELIVER_BATCH_JOB, {
         deliveryIds: [row.id],
@@ -872,10 +887,7 @@ describe('webhooks (e2e)', () => {
       // The job of the row's current claim sends it.
       await queue.add(DELIVER_BATCH_JOB, { deliveryIds: [row.id], claims: [row.claim] });
       await receiver.waitFor('/reclaimed', 1);
-      const [delivery] = await eventually(async () => {
-        const items = await deliveries(u, hook.id);
-        return items[0]?.status === 'success' ? items : null;
-      });
+      const delivery = await latestDelivery(u, hook.id, 'success');
       expect(delivery).toEqual(expect.objectContaining({ attempts: 1 }));
       expect(receiver.on('/reclaimed')).toHaveLength(1);
     });
@@ -885,26 +897,18 @@ describe('webhooks (e2e)', () => {
       const hook = await createWebhook(u, { url: receiver.url('/resumed'), events: ['model.created'] });
       // Attempted once already (its batch ran before), its retry due in 1.5 s; then its batch runs twice more.
       const due = Date.now() + 1500;
-      const [row] = await t.orm.em.getConnection().execute<Loose[]>(
-        `insert into webhook_deliveries (webhook_id, event_id, event_type, payload, max_attempts, attempts,
-           last_attempt_at, next_attempt_at, queued_at)
-         values (?, gen_random_uuid(), 'model.created', ?, 3, 1, now(), ?, now()) returning id`,
-        [
-          hook.id,
-          JSON.stringify({ type: 'model.created', timestamp: new Date().toISOString(), data: {} }),
-          new Date(due),
-        ],
-      );
-      const queue = t.app.get<Queue>(getQueueToken(WEBHOOKS_QUEUE));
+      const row = await queuedDelivery(hook.id, {
+        maxAttempts: 3,
+        attempts: 1,
+        nextAttemptAt: new Date(due),
+      });
+      const queue = webhookQueue();
       await queue.add(DELIVER_BATCH_JOB, { deliveryIds: [row.id] });
       await new Promise((r) => setTimeout(r, 300));
       await queue.add(DELIVER_BATCH_JOB, { deliveryIds: [row.id] });
       const [sent] = await receiver.waitFor('/resumed', 1);
       expect(sent.at).toBeGreaterThanOrEqual(due - 50);
-      const [delivery] = await eventually(async () => {
-        const items = await deliveries(u, hook.id);
-        return items[0]?.status === 'success' ? items : null;
-      });
+      const delivery = await latestDelivery(u, hook.id, 'success');
       expect(delivery).toEqual(expect.objectContaining({ attempts: 2, status: 'success' }));
       await new Promise((r) => setTimeout(r, 500));
       expect(receiver.on('/resumed')).toHaveLength(1);
