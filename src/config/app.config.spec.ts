@@ -73,6 +73,17 @@ describe('loadConfig', () => {
     expect(problems[0]).toContain(port);
   });
 
+  it('runs no webhook workers and an API role unless told, and names a bad WEBHOOK_WORKERS or role', () => {
+    const defaults = loadConfig();
+    expect([defaults.webhookWorkers, defaults.processRole]).toEqual([0, 'api']);
+    const set = loadConfig({ WEBHOOK_WORKERS: '2', MODELPORT_PROCESS_ROLE: 'webhooks' });
+    expect([set.webhookWorkers, set.processRole]).toEqual([2, 'webhooks']);
+    expect(problemsOf({ WEBHOOK_WORKERS: '-1' })).toEqual([expect.stringContaining('WEBHOOK_WORKERS')]);
+    expect(problemsOf({ MODELPORT_PROCESS_ROLE: 'cron' })).toEqual([
+      expect.stringContaining('MODELPORT_PROCESS_ROLE'),
+    ]);
+  });
+
   it('lists every bad variable in one readable error', () => {
     try {
       loadConfig({ PORT: 'x', DATABASE_URL: 'mysql://db', NODE_ENV: 'staging', JWT_ACCESS_TTL_SECONDS: '1' });

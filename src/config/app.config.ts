@@ -22,6 +22,13 @@ export interface AppConfig {
   port: number;
   /** `npm start` runs this many API processes (node:cluster workers sharing `port`); 1 = no cluster. */
   webConcurrency: number;
+  /**
+   * `npm start` also runs this many webhook-only processes (node:cluster workers that relay and deliver, no HTTP);
+   * while there are any, the API processes leave delivery to them.
+   */
+  webhookWorkers: number;
+  /** What a node:cluster worker of `npm start` is: set by the primary when it forks (MODELPORT_PROCESS_ROLE). */
+  processRole: 'api' | 'webhooks';
   publicUrl: string;
   databaseUrl: string;
   redisUrl: string;
@@ -240,6 +247,8 @@ export function loadConfig(overrides: Env = {}): AppConfig {
     nodeEnv,
     port,
     webConcurrency: r.int('WEB_CONCURRENCY', 1, 1, 64),
+    webhookWorkers: r.int('WEBHOOK_WORKERS', 0, 0, 64),
+    processRole: r.oneOf('MODELPORT_PROCESS_ROLE', 'api', ['api', 'webhooks'] as const),
     publicUrl: publicUrl.replace(/\/+$/, ''),
     databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/modelport', [
       'postgres:',
