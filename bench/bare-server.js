@@ -9,6 +9,9 @@
  * no database.
  *
  * Usage: BARE_MODELS='{"<id>":"/path/model.onnx",...}' PORT=0 node bench/bare-server.js
+ * With BARE_DATABASE_URL (a database migrated by the service) and BARE_WEBHOOK_URL it is the bench's "floor": each
+ * prediction's row is also made durable before the answer and its webhook delivered (bench/floor.js); GET
+ * /floor/stats then reports rows committed and webhooks delivered, failed and pending.
  * Routes: POST /api/v1/models/<id>/predictions. Prints `listening <port>` on stdout once every model is loaded.
  * Sessions use the service's settings (INFERENCE_INTRA_OP_THREADS, else min(2, cpus); sequential; all optimizations;
  * no spinning).
@@ -36,7 +39,13 @@ async function load(id, file) {
   const name = session.inputNames[0];
   const meta = session.inputMetadata ? session.inputMetadata.find?.((m) => m.name === name) : undefined;
   const shape = meta && Array.isArray(meta.shape) ? meta.shape : [];
-  models.set(id, { session, input: name, batchOfOne: shape[0] === 1, outputs: session.outputNames });
+  models.set(id, {
+    session,
+    input: name,
+    batchOfOne: shape[0] === 1,
+    outputs: session.outputNames,
+    rowModelId: randomUUID(),
+  });
 }
 
 /** Shape by following the first element, then a second walk into one preallocated Float32Array. */
@@ -108,7 +117,21 @@ function send(res, status, body) {
 
 const ROUTE = /^\/api\/v1\/models\/([^/]+)\/predictions$/;
 
+/** The input's JSON text as sent, when the body is `{"input": …}` (as the bench's are); else made again. */
+function inputText(text, input) {
+  const m = /^\s*\{\s*"input"\s*:/.exec(text);
+  const end = text.lastIndexOf('}');
+  return m && end > m[0].length ? text.slice(m[0].length, end) : JSON.stringify(input);
+}
+
+// Set by main() when BARE_DATABASE_URL is given: the "floor" (bench/floor.js).
+let floor = null;
+
 const server = http.createServer((req, res) => {
+  if (floor && req.method === 'GET' && req.url === '/floor/stats') {
+    send(res, 200, floor.stats);
+    return;
+  }
   const match = req.method === 'POST' ? ROUTE.exec(req.url) : null;
   const model = match ? models.get(match[1]) : undefined;
   if (!model) {
@@ -120,15 +143,20 @@ const server = http.createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     let body;
+    let text;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      text = Buffer.concat(chunks).toString('utf8');
+      body = JSON.parse(text);
     } catch {
       send(res, 400, { statusCode: 400, error: 'Bad Request', message: 'malformed JSON' });
       return;
     }
     const started = performance.now();
-    predict(model, body.input).then(
-      (output) =>
+    const fail = (err) =>
+      send(res, 400, { statusCode: 400, error: 'Bad Request', message: String(err.message || err) });
+    predict(model, body.input).then((output) => {
+      const inferenceTimeMs = Math.ceil(performance.now() - started);
+      if (!floor) {
         send(res, 201, {
           id: randomUUID(),
           modelId: match[1],
@@ -136,12 +164,33 @@ const server = http.createServer((req, res) => {
           status: 'success',
           input: body.input,
           output,
-          inferenceTimeMs: Math.ceil(performance.now() - started),
+          inferenceTimeMs,
           errorMessage: null,
           createdAt: new Date(),
-        }),
-      (err) => send(res, 400, { statusCode: 400, error: 'Bad Request', message: String(err.message || err) }),
-    );
+        });
+        return;
+      }
+      // The floor: the row is durable before the answer, which is put together from the row's JSON texts.
+      const row = {
+        id: randomUUID(),
+        modelId: model.rowModelId,
+        inputJson: inputText(text, body.input),
+        outputJson: JSON.stringify(output),
+        timeMs: inferenceTimeMs,
+        createdAt: new Date(),
+      };
+      floor.record(row).then(() => {
+        const answer =
+          `{"id":"${row.id}","modelId":"${match[1]}","userId":"floor","status":"success","input":${row.inputJson},` +
+          `"output":${row.outputJson},"inferenceTimeMs":${row.timeMs},"errorMessage":null,"createdAt":` +
+          `${JSON.stringify(row.createdAt)}}`;
+        res.writeHead(201, {
+          'Content-Type': 'application/json; charset=utf-8',
+          'Content-Length': Buffer.byteLength(answer),
+        });
+        res.end(answer);
+      }, fail);
+    }, fail);
   });
 });
 server.keepAliveTimeout = 65_000;
@@ -149,6 +198,12 @@ server.keepAliveTimeout = 65_000;
 async function main() {
   const spec = JSON.parse(process.env.BARE_MODELS || '{}');
   for (const [id, file] of Object.entries(spec)) await load(id, file);
+  if (process.env.BARE_DATABASE_URL) {
+    floor = await require('./floor').createFloor({
+      databaseUrl: process.env.BARE_DATABASE_URL,
+      webhookUrl: process.env.BARE_WEBHOOK_URL,
+    });
+  }
   server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {
     process.stdout.write(`listening ${server.address().port}\n`);
   });

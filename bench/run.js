@@ -20,6 +20,7 @@ const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'models');
 const DIST = process.env.BENCH_DIST ? path.resolve(process.env.BENCH_DIST) : path.join(ROOT, 'dist');
 const { Client } = require(require.resolve('pg', { paths: [ROOT] }));
+const { FLOOR_TABLE } = require('./floor');
 
 // ---------------------------------------------------------------------------------------------------------
 // Options
@@ -31,6 +32,8 @@ const DEFAULTS = {
   models: ['skl-linreg', 'pt-mnist-mlp', 'tf-keras-genre14'],
   workers: Number(process.env.WEB_CONCURRENCY) || 1,
   bare: true,
+  floor: true,
+  webhookWorkers: process.env.WEBHOOK_WORKERS === undefined ? 1 : Number(process.env.WEBHOOK_WORKERS),
   batching: true,
   listing: [10_000, 1_000_000],
   soak: 0,
@@ -74,6 +77,12 @@ function parseArgs(argv) {
         break;
       case '--no-bare':
         o.bare = false;
+        break;
+      case '--webhook-workers':
+        o.webhookWorkers = Number(next());
+        break;
+      case '--no-floor':
+        o.floor = false;
         break;
       case '--bare-only':
         o.bareOnly = true;
@@ -377,6 +386,7 @@ async function startService(ctx, extraEnv = {}) {
     WEBHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
     JWT_ACCESS_TTL_SECONDS: '86400',
     WEB_CONCURRENCY: String(ctx.opts.workers),
+    WEBHOOK_WORKERS: String(ctx.opts.webhookWorkers),
     ...ctx.opts.env,
     ...extraEnv,
   };
@@ -405,18 +415,24 @@ async function startService(ctx, extraEnv = {}) {
     'the service to be ready',
     120_000,
   );
-  if (ctx.opts.workers > 1) await sleep(1500);
+  if (ctx.opts.workers > 1 || ctx.opts.webhookWorkers > 0) await sleep(1500);
   return { child, base, port, logFile, env: extraEnv };
 }
 
 /** `models`: {routeId: fixtureName}; the bare server answers POST /api/v1/models/<routeId>/predictions. */
-async function startBare(ctx, models) {
+async function startBare(ctx, models, extraEnv = {}) {
   const port = await freePort();
   const spec = {};
   for (const [id, name] of Object.entries(models)) spec[id] = path.join(FIXTURES, name, 'model.onnx');
   const child = spawn(process.execPath, [path.join(__dirname, 'bare-server.js')], {
     cwd: ROOT,
-    env: { ...process.env, ...ctx.opts.bareEnv, PORT: String(port), BARE_MODELS: JSON.stringify(spec) },
+    env: {
+      ...process.env,
+      ...ctx.opts.bareEnv,
+      ...extraEnv,
+      PORT: String(port),
+      BARE_MODELS: JSON.stringify(spec),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise((resolve, reject) => {
@@ -633,6 +649,17 @@ async function durableIds(ctx, ids) {
   return found;
 }
 
+/** The floor server's counters (bench/floor.js): rows committed, webhooks delivered, failed and pending. */
+async function floorStats(ctx) {
+  return (await httpJson(ctx.floor.base, 'GET', '/floor/stats')).body;
+}
+
+async function drainFloor(ctx) {
+  const start = Date.now();
+  while (Date.now() - start < DRAIN_MAX_MS && (await floorStats(ctx)).pending > 0) await sleep(200);
+  return round((Date.now() - start) / 1000, 1);
+}
+
 /**
  * One cell: warm-up, then the measured run, against the service or the bare server. For the service, every 2xx
  * answer's prediction id is checked to be a durable `success` row, and the rows added are compared with the 2xx
@@ -640,10 +667,13 @@ async function durableIds(ctx, ids) {
  */
 async function loadCell(ctx, target, { scenario, connections, modelId }) {
   const isService = target.kind === 'service';
+  const isFloor = target.kind === 'floor';
   const url = `${target.base}/api/v1/models/${isService ? modelId : scenario}/predictions`;
   const env = { ...authEnv(ctx), BENCH_BODY_FILE: ctx.bodies[scenario], BENCH_IDS: isService ? '1' : '0' };
   if (isService) await vacuum(ctx);
+  if (isFloor) await ctx.db.query(`vacuum (analyze) ${FLOOR_TABLE}`);
   const before = isService ? await countRows(ctx, modelId) : null;
+  const floor0 = isFloor ? await floorStats(ctx) : null;
   const script = path.join(__dirname, 'wrk', 'post.lua');
   const warm =
     ctx.opts.warmup > 0
@@ -680,6 +710,33 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
     machineBusyPct: round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100, 0),
     loadAvg1: load0[0],
   };
+  if (isFloor) {
+    cell.deliveredPerSec = round((sink1 - sink0) / seconds, 0);
+    const mid = await floorStats(ctx);
+    cell.deliveryBacklog = mid.pending;
+    cell.drainSeconds = await drainFloor(ctx);
+    const floor1 = await floorStats(ctx);
+    const answered = (warm ? warm.ok : 0) + main.ok;
+    const sent = (warm ? warm.sent : 0) + main.sent;
+    const received = answered + (warm ? warm.bad : 0) + main.bad;
+    const committed = floor1.committed - floor0.committed;
+    const extra = committed - answered;
+    cell.rows = {
+      answered2xx: answered,
+      committed,
+      webhooksDelivered: floor1.delivered - floor0.delivered,
+      webhooksFailed: floor1.failed - floor0.failed,
+      cutOffInFlight: sent - received,
+    };
+    cell.rows.ok =
+      cell.non2xx === 0 &&
+      extra >= 0 &&
+      extra <= cell.rows.cutOffInFlight &&
+      cell.rows.webhooksDelivered === committed;
+    cell.rowsCheck =
+      `${cell.rows.ok ? 'ok' : 'FAIL'}: ${answered} 2xx, rows +${committed}` +
+      `, webhooks delivered +${cell.rows.webhooksDelivered} (failed ${cell.rows.webhooksFailed})`;
+  }
   if (isService) {
     // Webhooks the sink received while wrk ran (the service's delivery pace under this load), what was still
     // pending when it stopped, and how long the rest then took.
@@ -732,18 +789,14 @@ function describeCell(c) {
 
 async function runMatrix(ctx) {
   const cells = [];
-  let flip = false;
+  let turn = 0;
   for (const scenario of ctx.opts.models) {
     const modelId = ctx.setup.models[SCENARIOS[scenario].model];
     for (const connections of ctx.opts.connections) {
-      const order = ctx.opts.bareOnly
-        ? [ctx.bare]
-        : ctx.bare
-          ? flip
-            ? [ctx.bare, ctx.service]
-            : [ctx.service, ctx.bare]
-          : [ctx.service];
-      flip = !flip;
+      // The targets take turns going first, so that none always runs on a machine fresh from a pause.
+      const targets = ctx.opts.bareOnly ? [ctx.bare] : [ctx.service, ctx.bare, ctx.floor].filter(Boolean);
+      const order = targets.map((_, i) => targets[(i + turn) % targets.length]);
+      turn++;
       const pair = {};
       for (const target of order) {
         const cell = await loadCell(ctx, target, { scenario, connections, modelId });
@@ -754,10 +807,20 @@ async function runMatrix(ctx) {
         cells.push({ scenario, connections, service: null, bare: pair.bare });
         continue;
       }
-      const row = { scenario, connections, service: pair.service, bare: pair.bare ?? null };
+      const row = {
+        scenario,
+        connections,
+        service: pair.service,
+        bare: pair.bare ?? null,
+        floor: pair.floor ?? null,
+      };
       if (pair.bare) {
         row.throughputRatio = round(pair.service.reqPerSec / pair.bare.reqPerSec, 2);
         row.p99Ratio = round(pair.service.p99Ms / pair.bare.p99Ms, 1);
+      }
+      if (pair.floor) {
+        row.serviceVsFloor = round(pair.service.reqPerSec / pair.floor.reqPerSec, 2);
+        if (pair.bare) row.floorRatio = round(pair.floor.reqPerSec / pair.bare.reqPerSec, 2);
       }
       cells.push(row);
     }
@@ -939,16 +1002,20 @@ function markdownTable(results) {
   const lines = [];
   if (results.matrix?.length) {
     lines.push(
-      '| scenario | conns | service req/s | bare req/s | ratio | service p50 / p99 ms | bare p50 / p99 ms | p99 ratio | service RSS MB | bare RSS MB | service CPU µs/req | webhooks delivered /s (pending at end) | non-2xx | rows == 2xx |',
+      '| scenario | conns | service req/s | bare req/s | ratio | service p50 / p99 ms | bare p50 / p99 ms | p99 ratio | service RSS MB | bare RSS MB | service CPU µs/req | webhooks delivered /s (pending at end) | non-2xx | rows == 2xx | floor req/s (CPU µs/req) | floor / bare | service / floor |',
     );
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|');
     for (const r of (results.matrix ?? []).filter((x) => x.service)) {
       const s = r.service;
       const b = r.bare;
+      const f = r.floor;
+      const floorCells = f
+        ? `${f.reqPerSec} (${f.cpuUsPerRequest})${f.rows?.ok ? '' : ' NOT OK'} | ${r.floorRatio ?? '–'}× | ${r.serviceVsFloor}×`
+        : '– | – | –';
       lines.push(
         `| ${SCENARIOS[r.scenario].label} | ${r.connections} | ${s.reqPerSec} | ${b ? b.reqPerSec : '–'} | ${r.throughputRatio ?? '–'}× | ` +
           `${s.p50Ms} / ${s.p99Ms} | ${b ? `${b.p50Ms} / ${b.p99Ms}` : '–'} | ${r.p99Ratio ?? '–'}× | ${s.rssMb} | ${b ? b.rssMb : '–'} | ` +
-          `${s.cpuUsPerRequest} | ${s.deliveredPerSec ?? '–'} (${s.deliveryBacklog ?? '–'}) | ${s.non2xx} | ${s.rows ? (s.rows.ok ? 'yes' : 'NO') + ` (${s.rows.answered2xx} 2xx, +${s.rows.successRowsAdded} rows)` : '–'} |`,
+          `${s.cpuUsPerRequest} | ${s.deliveredPerSec ?? '–'} (${s.deliveryBacklog ?? '–'}) | ${s.non2xx} | ${s.rows ? (s.rows.ok ? 'yes' : 'NO') + ` (${s.rows.answered2xx} 2xx, +${s.rows.successRowsAdded} rows)` : '–'} | ${floorCells} |`,
       );
     }
   }
@@ -1072,7 +1139,7 @@ function updateReadme(results, table) {
   const m = results.machine;
   let block =
     `${start}\n_Run ${results.date} (${results.label || 'default options'}), commit ${results.commit}, ${m.cpus} × ${m.cpuModel}, ` +
-    `WEB_CONCURRENCY=${results.options.workers}, wrk -t1, ${results.options.warmup} s warm-up + ${results.options.duration} s per cell; ` +
+    `WEB_CONCURRENCY=${results.options.workers}, WEBHOOK_WORKERS=${results.options.webhookWorkers}, wrk -t1, ${results.options.warmup} s warm-up + ${results.options.duration} s per cell; ` +
     `machine busy ${m.busyPctDuringRun}% on average during the run, load average before ${m.loadAvgBefore.join(' ')}. ` +
     `Raw figures: \`bench/results/${path.basename(results.file)}\`._\n\n${table}\n`;
   if (results.listing?.length) {
@@ -1114,7 +1181,9 @@ async function main() {
   ctx.sink = await startSink();
   const cleanup = [];
   try {
-    log(`database ${dbName}, service workers ${opts.workers}, dist ${DIST}`);
+    log(
+      `database ${dbName}, service: ${opts.workers} API and ${opts.webhookWorkers} webhook workers, dist ${DIST}`,
+    );
     ctx.service = { ...(await startService(ctx)), kind: 'service' };
     cleanup.push(() => stopProcess(ctx.service.child));
     ctx.db = new Client({ connectionString: databaseUrl });
@@ -1128,6 +1197,17 @@ async function main() {
       const spec = Object.fromEntries(Object.entries(SCENARIOS).map(([id, s]) => [id, s.model]));
       ctx.bare = { ...(await startBare(ctx, spec)), kind: 'bare' };
       cleanup.push(() => stopProcess(ctx.bare.child));
+      if (opts.floor && opts.models.length && ctx.setup.webhook) {
+        // The same server keeping the two promises as cheaply as it can (bench/floor.js): an upper bound for the service.
+        ctx.floor = {
+          ...(await startBare(ctx, spec, {
+            BARE_DATABASE_URL: databaseUrl,
+            BARE_WEBHOOK_URL: `${ctx.sink.url}?floor=1`,
+          })),
+          kind: 'floor',
+        };
+        cleanup.push(() => stopProcess(ctx.floor.child));
+      }
     }
     const results = {
       date: new Date().toISOString(),
@@ -1177,6 +1257,11 @@ async function main() {
     const table = markdownTable(results);
     console.log(`\n${table}\n`);
     for (const t of results.targets) console.log(`${t.met ? 'met    ' : 'NOT met'}  ${t.target}: ${t.value}`);
+    for (const r of (results.matrix ?? []).filter((x) => x.floor && x.bare)) {
+      console.log(
+        `floor    ${r.scenario} @${r.connections}: ${r.floor.reqPerSec} req/s = ${r.floorRatio}× bare; service = ${r.serviceVsFloor}× floor`,
+      );
+    }
     if (results.soak) {
       const s = results.soak;
       console.log(
