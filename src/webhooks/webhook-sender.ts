@@ -9,6 +9,7 @@ import {
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { urlToHttpOptions } from 'node:url';
 import type { AppConfig } from '../config/app.config';
 import { parseRetryAfter } from './backoff';
 import { classifyAddress, literalIp } from './ssrf';
@@ -27,12 +28,17 @@ export interface SendResult {
 
 /** Idle kept-alive connections to webhook targets are closed after this long. */
 const FREE_SOCKET_TIMEOUT_MS = 4_000;
+/** Parsed webhook URLs kept per process (they are few: one per webhook); the map is emptied when it is full. */
+const TARGET_CACHE_MAX = 1_000;
 /** How a request on a kept-alive socket that the server had already closed fails. */
 const STALE_SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE']);
 
 export class RefusedTargetError extends Error {
   readonly code = 'EWEBHOOKTARGET';
 }
+
+/** A webhook URL as `http(s).request` takes it, or why it is refused before any connection. */
+type Target = { isHttps: boolean; options: http.RequestOptions } | { refused: string };
 
 /**
  * A DNS lookup that refuses names resolving to non-public addresses. It runs when the socket connects, so a name
@@ -66,6 +72,7 @@ export class WebhookSender implements OnModuleDestroy {
   private readonly allowPrivate: boolean;
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
+  private readonly targets = new Map<string, Target>();
 
   constructor(config: ConfigService<AppConfig, true>) {
     this.allowPrivate = config.get('webhooks', { infer: true }).allowPrivateTargets;
@@ -99,13 +106,10 @@ export class WebhookSender implements OnModuleDestroy {
       };
       const fail = (error: string) => finish({ status: null, body: null, error, retryAfterMs: null });
 
-      const target = URL.canParse(url) ? new URL(url) : null;
-      if (!target) return fail('The webhook URL is not a valid URL');
-      const ip = literalIp(target.hostname);
-      const reason = ip && !this.allowPrivate ? classifyAddress(ip) : null;
-      if (reason) return fail(`Refused to connect to ${ip} (${reason})`);
+      const target = this.target(url);
+      if ('refused' in target) return fail(target.refused);
 
-      const isHttps = target.protocol === 'https:';
+      const { isHttps } = target;
       const client = isHttps ? https : http;
       let request: http.ClientRequest;
       deadline.timer = setTimeout(() => {
@@ -113,7 +117,8 @@ export class WebhookSender implements OnModuleDestroy {
         fail(`Timed out after ${timeoutMs} ms`);
       }, timeoutMs);
       const start = (retryOnStaleSocket: boolean) => {
-        request = client.request(target, {
+        request = client.request({
+          ...target.options,
           method: 'POST',
           agent: isHttps ? this.httpsAgent : this.httpAgent,
           headers: { ...headers, 'content-length': Buffer.byteLength(body).toString() },
@@ -160,4 +165,23 @@ export class WebhookSender implements OnModuleDestroy {
       start(true);
     });
   }
+
+  /** The URL parsed (and a literal IP address checked) once per URL rather than once per delivery. */
+  private target(url: string): Target {
+    let target = this.targets.get(url);
+    if (target) return target;
+    target = parseTarget(url, this.allowPrivate);
+    if (this.targets.size >= TARGET_CACHE_MAX) this.targets.clear();
+    this.targets.set(url, target);
+    return target;
+  }
+}
+
+function parseTarget(url: string, allowPrivate: boolean): Target {
+  if (!URL.canParse(url)) return { refused: 'The webhook URL is not a valid URL' };
+  const parsed = new URL(url);
+  const ip = literalIp(parsed.hostname);
+  const reason = ip && !allowPrivate ? classifyAddress(ip) : null;
+  if (reason) return { refused: `Refused to connect to ${ip} (${reason})` };
+  return { isHttps: parsed.protocol === 'https:', options: urlToHttpOptions(parsed) };
 }
