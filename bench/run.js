@@ -33,6 +33,8 @@ const DEFAULTS = {
   workers: Number(process.env.WEB_CONCURRENCY) || 1,
   bare: true,
   floor: true,
+  // The floor's cells run for the models the targets name (genre14's 1 MB bodies add time and say little more).
+  floorModels: ['skl-linreg', 'pt-mnist-mlp'],
   webhookWorkers: process.env.WEBHOOK_WORKERS === undefined ? 1 : Number(process.env.WEBHOOK_WORKERS),
   batching: true,
   listing: [10_000, 1_000_000],
@@ -80,6 +82,9 @@ function parseArgs(argv) {
         break;
       case '--webhook-workers':
         o.webhookWorkers = Number(next());
+        break;
+      case '--floor-models':
+        o.floorModels = next().split(',').filter(Boolean);
         break;
       case '--no-floor':
         o.floor = false;
@@ -794,7 +799,8 @@ async function runMatrix(ctx) {
     const modelId = ctx.setup.models[SCENARIOS[scenario].model];
     for (const connections of ctx.opts.connections) {
       // The targets take turns going first, so that none always runs on a machine fresh from a pause.
-      const targets = ctx.opts.bareOnly ? [ctx.bare] : [ctx.service, ctx.bare, ctx.floor].filter(Boolean);
+      const floor = ctx.opts.floorModels.includes(scenario) ? ctx.floor : null;
+      const targets = ctx.opts.bareOnly ? [ctx.bare] : [ctx.service, ctx.bare, floor].filter(Boolean);
       const order = targets.map((_, i) => targets[(i + turn) % targets.length]);
       turn++;
       const pair = {};
