@@ -35,8 +35,12 @@ export class RefusedTargetError extends Error {
   readonly code = 'EWEBHOOKTARGET';
 }
 
-/** A webhook URL as the dispatcher takes it, or why it is refused before any connection. */
-type Target = { origin: string; path: string } | { refused: string };
+/**
+ * A webhook URL as the dispatcher takes it, or why it is refused before any connection. `authorization` is the
+ * Basic credentials of a URL like `https://user:pass@host/` (as node:http sends them: unless the webhook's own
+ * headers set Authorization).
+ */
+type Target = { origin: string; path: string; authorization?: string } | { refused: string };
 
 /**
  * A DNS lookup that refuses names resolving to non-public addresses. It runs when the socket connects, so a name
@@ -133,7 +137,7 @@ export class WebhookSender implements OnModuleDestroy {
   }
 
   private async request(
-    target: { origin: string; path: string },
+    target: Exclude<Target, { refused: string }>,
     headers: Record<string, string>,
     body: string,
     signal: AbortSignal,
@@ -143,7 +147,10 @@ export class WebhookSender implements OnModuleDestroy {
       origin: target.origin,
       path: target.path,
       method: 'POST',
-      headers,
+      headers:
+        target.authorization && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')
+          ? { ...headers, authorization: target.authorization }
+          : headers,
       body,
       signal,
     });
@@ -191,5 +198,17 @@ function parseTarget(url: string, allowPrivate: boolean): Target {
   const ip = literalIp(parsed.hostname);
   const reason = ip && !allowPrivate ? classifyAddress(ip) : null;
   if (reason) return { refused: `Refused to connect to ${ip} (${reason})` };
-  return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+  const target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+  if (!parsed.username && !parsed.password) return target;
+  const credentials = `${decodeOrKeep(parsed.username)}:${decodeOrKeep(parsed.password)}`;
+  return { ...target, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+
+/** A percent-encoded URL part decoded; as written when it is not valid percent-encoding. */
+function decodeOrKeep(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }

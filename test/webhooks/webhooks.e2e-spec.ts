@@ -326,6 +326,18 @@ describe('webhooks (e2e)', () => {
   });
 
   describe('delivery', () => {
+    it('sends the credentials of a URL like http://user:pass@host as Basic authorization', async () => {
+      const hook = await createWebhook(alice, {
+        url: `http://hook-user:p%40ss@127.0.0.1:${receiver.port}/basic`,
+        events: ['model.created'],
+      });
+      const res = await t.http().post(`/api/v1/webhooks/${hook.id}/test`).set('Authorization', bearer(alice));
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(expect.objectContaining({ status: 'success', responseStatus: 200 }));
+      const [req] = receiver.on('/basic');
+      expect(req.headers.authorization).toBe(`Basic ${Buffer.from('hook-user:p@ss').toString('base64')}`);
+    });
+
     it('sends webhook.test now, signed so that the standardwebhooks library verifies it', async () => {
       const hook = await createWebhook(alice, {
         url: receiver.url('/ping'),
