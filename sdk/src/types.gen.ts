@@ -174,7 +174,7 @@ export type CreateWebhookDto = {
      */
     events: Array<'prediction.success' | 'prediction.failed' | 'model.created' | 'model.updated' | 'model.deleted' | 'model.shared' | 'model.unshared' | 'webhook.test'>;
     /**
-     * Extra request headers (at most 20; not hop-by-hop, Host, Content-Type, User-Agent or `webhook-*`).
+     * Extra request headers (at most 20; not hop-by-hop, Expect, Host, Content-Type, User-Agent or `webhook-*`).
      */
     headers?: {
         [key: string]: string;
@@ -566,7 +566,7 @@ export type UpdateWebhookDto = {
      */
     events?: Array<'prediction.success' | 'prediction.failed' | 'model.created' | 'model.updated' | 'model.deleted' | 'model.shared' | 'model.unshared' | 'webhook.test'>;
     /**
-     * Extra request headers (at most 20; not hop-by-hop, Host, Content-Type, User-Agent or `webhook-*`).
+     * Extra request headers (at most 20; not hop-by-hop, Expect, Host, Content-Type, User-Agent or `webhook-*`).
      */
     headers?: {
         [key: string]: string;

@@ -10,6 +10,7 @@ describe('customHeadersProblem', () => {
     [{ Connection: 'close' }, /cannot be set/],
     [{ 'Transfer-Encoding': 'chunked' }, /cannot be set/],
     [{ Host: 'x' }, /cannot be set/],
+    [{ Expect: '100-continue' }, /cannot be set/],
     [{ 'webhook-id': 'x' }, /cannot be set/],
     [{ 'X-A': 'a', 'x-a': 'b' }, /twice/],
     [{ 'X-A': 1 }, /string/],

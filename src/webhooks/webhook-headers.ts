@@ -3,9 +3,11 @@ const MAX_NAME = 100;
 const MAX_VALUE = 1024;
 const MAX_TOTAL = 8192;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** Hop-by-hop headers, and the ones the sender itself sets. */
+/** Hop-by-hop headers, `Expect` (no 100-continue handshake for a webhook; undici refuses it), and the ones the
+ * sender itself sets. */
 const FORBIDDEN = new Set([
   'connection',
+  'expect',
   'keep-alive',
   'proxy-authenticate',
   'proxy-authorization',

@@ -71,7 +71,7 @@ export class CreateWebhookDto {
   @IsUUID()
   modelId?: string | null;
 
-  /** Extra request headers (at most 20; not hop-by-hop, Host, Content-Type, User-Agent or `webhook-*`). */
+  /** Extra request headers (at most 20; not hop-by-hop, Expect, Host, Content-Type, User-Agent or `webhook-*`). */
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: { type: 'string' },
