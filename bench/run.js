@@ -631,14 +631,23 @@ async function pendingDeliveries(ctx) {
 }
 
 /**
- * Waits (at most DRAIN_MAX_MS) until the service has delivered every pending webhook, so that the next cell — the
- * bare server's above all — does not run beside a delivery backlog. Returns the seconds it took.
+ * Waits (at most DRAIN_MAX_MS) until `pending()` (webhooks the service or the floor still has to deliver) is 0, so
+ * that the next cell — the bare server's above all — does not run beside a delivery backlog. Returns the seconds it
+ * took.
  */
 const DRAIN_MAX_MS = 120_000;
-async function drainDeliveries(ctx) {
+async function drain(pending) {
   const start = Date.now();
-  while (Date.now() - start < DRAIN_MAX_MS && (await pendingDeliveries(ctx)) > 0) await sleep(200);
+  while (Date.now() - start < DRAIN_MAX_MS && (await pending()) > 0) await sleep(200);
   return round((Date.now() - start) / 1000, 1);
+}
+
+/** Answers of a cell's warm-up and measured run together; requests wrk sent but dropped unanswered at its stop. */
+function answerTotals(warm, main) {
+  const answered = (warm ? warm.ok : 0) + main.ok;
+  const sent = (warm ? warm.sent : 0) + main.sent;
+  const received = answered + (warm ? warm.bad : 0) + main.bad;
+  return { answered, cutOffInFlight: sent - received };
 }
 
 /** How many of the given prediction ids are `success` rows. */
@@ -657,12 +666,6 @@ async function durableIds(ctx, ids) {
 /** The floor server's counters (bench/floor.js): rows committed, webhooks delivered, failed and pending. */
 async function floorStats(ctx) {
   return (await httpJson(ctx.floor.base, 'GET', '/floor/stats')).body;
-}
-
-async function drainFloor(ctx) {
-  const start = Date.now();
-  while (Date.now() - start < DRAIN_MAX_MS && (await floorStats(ctx)).pending > 0) await sleep(200);
-  return round((Date.now() - start) / 1000, 1);
 }
 
 /**
@@ -719,11 +722,9 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
     cell.deliveredPerSec = round((sink1 - sink0) / seconds, 0);
     const mid = await floorStats(ctx);
     cell.deliveryBacklog = mid.pending;
-    cell.drainSeconds = await drainFloor(ctx);
+    cell.drainSeconds = await drain(async () => (await floorStats(ctx)).pending);
     const floor1 = await floorStats(ctx);
-    const answered = (warm ? warm.ok : 0) + main.ok;
-    const sent = (warm ? warm.sent : 0) + main.sent;
-    const received = answered + (warm ? warm.bad : 0) + main.bad;
+    const { answered, cutOffInFlight } = answerTotals(warm, main);
     const committed = floor1.committed - floor0.committed;
     const extra = committed - answered;
     cell.rows = {
@@ -731,7 +732,7 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
       committed,
       webhooksDelivered: floor1.delivered - floor0.delivered,
       webhooksFailed: floor1.failed - floor0.failed,
-      cutOffInFlight: sent - received,
+      cutOffInFlight,
     };
     cell.rows.ok =
       cell.non2xx === 0 &&
@@ -747,12 +748,10 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
     // pending when it stopped, and how long the rest then took.
     cell.deliveredPerSec = round((sink1 - sink0) / seconds, 0);
     cell.deliveryBacklog = await pendingDeliveries(ctx);
-    cell.drainSeconds = await drainDeliveries(ctx);
+    cell.drainSeconds = await drain(() => pendingDeliveries(ctx));
     const after = await settledRows(ctx, modelId);
     const ids = [...(warm ? warm.ids : []), ...main.ids];
-    const answered = (warm ? warm.ok : 0) + main.ok;
-    const sent = (warm ? warm.sent : 0) + main.sent;
-    const received = answered + (warm ? warm.bad : 0) + main.bad;
+    const { answered, cutOffInFlight } = answerTotals(warm, main);
     const durable = await durableIds(ctx, ids);
     cell.rows = {
       answered2xx: answered,
@@ -760,7 +759,7 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
       durable,
       successRowsAdded: after.success - before.success,
       otherRowsAdded: after.other - before.other,
-      cutOffInFlight: sent - received,
+      cutOffInFlight,
     };
     if (after.events !== undefined) cell.rows.eventsAdded = after.events - before.events;
     const extra = cell.rows.successRowsAdded - answered;
