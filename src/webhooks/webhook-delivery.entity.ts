@@ -1,4 +1,14 @@
-import { Entity, EntityRepositoryType, Enum, Index, ManyToOne, Opt, Property } from '@mikro-orm/core';
+import {
+  Entity,
+  EntityRepositoryType,
+  Enum,
+  Index,
+  ManyToOne,
+  Opt,
+  PrimaryKey,
+  Property,
+} from '@mikro-orm/core';
+import { uuid7 } from '../common/uuid7';
 import { TimestampedEntity } from '../database/base.entity';
 import type { WebhookPayload } from './webhook-events.catalogue';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
@@ -13,13 +23,18 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
   name: 'webhook_deliveries_webhook_id_created_at_id_index',
   properties: ['webhook', 'createdAt', 'id'],
 })
-// Partial index for the relay's "not yet queued" scan; declared here so schema diffs know it.
+// Partial index for the relay's "not yet queued" scan; declared here so schema diffs know it. Its predicate leaves
+// `status` out so that writing an attempt's outcome can be a HOT update (Migration20261203100000).
 @Index({
   name: 'webhook_deliveries_unqueued_index',
-  expression: `create index "webhook_deliveries_unqueued_index" on "webhook_deliveries" ("created_at") where "queued_at" is null and "status" = 'pending'`,
+  expression: `create index "webhook_deliveries_unqueued_index" on "webhook_deliveries" ("created_at") where "queued_at" is null`,
 })
 export class WebhookDelivery extends TimestampedEntity {
   [EntityRepositoryType]?: WebhookDeliveriesRepository;
+
+  /** Time-ordered (UUID v7), as predictions' ids: the primary key index takes new rows at its right edge. */
+  @PrimaryKey({ type: 'uuid', defaultRaw: 'uuid_generate_v7()' })
+  override id: string = uuid7();
 
   @ManyToOne(() => Webhook, { fieldName: 'webhook_id', deleteRule: 'cascade' })
   webhook!: Webhook;

@@ -175,5 +175,16 @@ describe('webhook outbox with Redis stopped and started again (e2e)', () => {
         .execute(`select status, count(*)::int as n from webhook_deliveries group by status`);
       return rows.length === 1 && rows[0].status === 'success' ? rows : null;
     });
+    // Deliveries made by the predictions' group commit (the column default) have time-ordered (v7) ids.
+    const ids = (
+      await t.orm.em
+        .getConnection()
+        .execute<Array<{ id: string }>>(
+          `select d.id from webhook_deliveries d where d.event_type like 'prediction.%' order by d.created_at, d.id`,
+        )
+    ).map((row) => row.id);
+    expect(ids.length).toBeGreaterThanOrEqual(predictionIds.length);
+    for (const id of ids)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });

@@ -4,6 +4,7 @@ import { Migration20261126112620_webhook_delivery } from './Migration20261126112
 import { Migration20261126150000_prediction_write_path } from './Migration20261126150000_prediction_write_path';
 import { Migration20261126170000_prediction_status_index } from './Migration20261126170000_prediction_status_index';
 import { Migration20261126180000_prediction_input_json } from './Migration20261126180000_prediction_input_json';
+import { Migration20261203100000_webhook_delivery_hot_updates } from './Migration20261203100000_webhook_delivery_hot_updates';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same from ts-jest and compiled JS.
@@ -23,5 +24,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: 'Migration20261126180000_prediction_input_json',
     class: Migration20261126180000_prediction_input_json,
+  },
+  {
+    name: 'Migration20261203100000_webhook_delivery_hot_updates',
+    class: Migration20261203100000_webhook_delivery_hot_updates,
   },
 ];
