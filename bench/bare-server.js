@@ -11,7 +11,8 @@
  * Usage: BARE_MODELS='{"<id>":"/path/model.onnx",...}' PORT=0 node bench/bare-server.js
  * With BARE_DATABASE_URL (a database migrated by the service) and BARE_WEBHOOK_URL it is the bench's "floor": each
  * prediction's row is also made durable before the answer and its webhook delivered (bench/floor.js); GET
- * /floor/stats then reports rows committed and webhooks delivered, failed and pending.
+ * /floor/stats then reports rows committed and webhooks delivered, failed and pending. BARE_FLOOR_KIND=ledger (with
+ * BARE_FLOOR_IDS) also records each delivery and its outcome (see floor.js).
  * Routes: POST /api/v1/models/<id>/predictions. Prints `listening <port>` on stdout once every model is loaded.
  * Sessions use the service's settings (INFERENCE_INTRA_OP_THREADS, else min(2, cpus); sequential; all optimizations;
  * no spinning).
@@ -19,6 +20,7 @@
 const http = require('node:http');
 const os = require('node:os');
 const { randomUUID } = require('node:crypto');
+const { uuid7 } = require('./floor');
 const { performance } = require('node:perf_hooks');
 const { InferenceSession, Tensor } = require('onnxruntime-node');
 
@@ -44,7 +46,8 @@ async function load(id, file) {
     input: name,
     batchOfOne: shape[0] === 1,
     outputs: session.outputNames,
-    rowModelId: randomUUID(),
+    // The floor's rows name the service's model (its `ledger` kind keeps the foreign key), else a made-up id.
+    rowModelId: FLOOR_MODEL_IDS[id] ?? randomUUID(),
   });
 }
 
@@ -172,7 +175,7 @@ const server = http.createServer((req, res) => {
       }
       // The floor: the row is durable before the answer, which is put together from the row's JSON texts.
       const row = {
-        id: randomUUID(),
+        id: uuid7(),
         modelId: model.rowModelId,
         inputJson: inputText(text, body.input),
         outputJson: JSON.stringify(output),
@@ -195,6 +198,10 @@ const server = http.createServer((req, res) => {
 });
 server.keepAliveTimeout = 65_000;
 
+/** BARE_FLOOR_IDS: {"models": {routeId: serviceModelId}, "userId", "webhookId", "maxAttempts"} (bench/floor.js). */
+const FLOOR_IDS = JSON.parse(process.env.BARE_FLOOR_IDS || '{}');
+const FLOOR_MODEL_IDS = FLOOR_IDS.models ?? {};
+
 async function main() {
   const spec = JSON.parse(process.env.BARE_MODELS || '{}');
   for (const [id, file] of Object.entries(spec)) await load(id, file);
@@ -202,6 +209,9 @@ async function main() {
     floor = await require('./floor').createFloor({
       databaseUrl: process.env.BARE_DATABASE_URL,
       webhookUrl: process.env.BARE_WEBHOOK_URL,
+      kind: process.env.BARE_FLOOR_KIND || 'minimal',
+      ids: FLOOR_IDS,
+      committers: Number(process.env.BARE_FLOOR_COMMITTERS) || 1,
     });
   }
   server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {

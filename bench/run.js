@@ -20,7 +20,8 @@ const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'models');
 const DIST = process.env.BENCH_DIST ? path.resolve(process.env.BENCH_DIST) : path.join(ROOT, 'dist');
 const { Client } = require(require.resolve('pg', { paths: [ROOT] }));
-const { FLOOR_TABLE } = require('./floor');
+const { FLOOR_TABLE, FLOOR_DELIVERIES } = require('./floor');
+const { measureLoopback } = require('./loopback');
 
 // ---------------------------------------------------------------------------------------------------------
 // Options
@@ -35,6 +36,8 @@ const DEFAULTS = {
   floor: true,
   // The floor's cells run for the models the targets name (genre14's 1 MB bodies add time and say little more).
   floorModels: ['skl-linreg', 'pt-mnist-mlp'],
+  // `ledger`: the floor also records each delivery and its outcome, as the product must; `minimal`: session 6's floor.
+  floorKind: 'ledger',
   webhookWorkers: process.env.WEBHOOK_WORKERS === undefined ? 1 : Number(process.env.WEBHOOK_WORKERS),
   batching: true,
   listing: [10_000, 1_000_000],
@@ -88,6 +91,11 @@ function parseArgs(argv) {
         break;
       case '--no-floor':
         o.floor = false;
+        break;
+      case '--floor-kind':
+        o.floorKind = next();
+        if (!['ledger', 'minimal'].includes(o.floorKind))
+          throw new Error('--floor-kind is ledger or minimal');
         break;
       case '--bare-only':
         o.bareOnly = true;
@@ -246,6 +254,45 @@ function treeCpuSeconds(pid) {
     }
   }
   return ticks / CLK_TCK;
+}
+
+/**
+ * What Postgres did for the bench database: the CPU seconds of its backends (other than the bench's own connection)
+ * and the WAL position, to say per request what the database's share of a prediction cost. Backends that came or
+ * went between two readings count with what they had at the reading that saw them.
+ */
+async function databaseWork(ctx) {
+  const { rows } = await ctx.db.query(
+    `select pg_current_wal_lsn()::text as lsn,
+            coalesce(array_agg(pid) filter (where pid <> pg_backend_pid()), '{}') as pids
+       from pg_stat_activity where datname = current_database()`,
+  );
+  const cpu = new Map();
+  for (const pid of rows[0].pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu.set(pid, (Number(f[11]) + Number(f[12])) / CLK_TCK);
+    } catch {
+      // not on this machine's /proc (a remote database), or exited
+    }
+  }
+  return { lsn: rows[0].lsn, cpu };
+}
+
+/** µs of Postgres CPU and bytes of WAL per request between two `databaseWork` readings. */
+async function databaseShare(ctx, before, after, requests) {
+  if (!requests) return {};
+  let seconds = 0;
+  for (const [pid, t] of after.cpu) seconds += t - (before.cpu.get(pid) ?? 0);
+  const { rows } = await ctx.db.query('select pg_wal_lsn_diff($1, $2)::float8 as bytes', [
+    after.lsn,
+    before.lsn,
+  ]);
+  return {
+    dbCpuUsPerRequest: after.cpu.size ? round((seconds * 1e6) / requests, 0) : null,
+    walBytesPerRequest: round(rows[0].bytes / requests, 0),
+  };
 }
 
 /** Busy and total jiffies of the whole machine (to say how noisy it was). */
@@ -663,6 +710,14 @@ async function durableIds(ctx, ids) {
   return found;
 }
 
+/** The `ledger` floor's deliveries recorded as sent (status success). */
+async function floorDeliveriesDone(ctx) {
+  const { rows } = await ctx.db.query(
+    `select count(*)::int as n from ${FLOOR_DELIVERIES} where status = 'success'`,
+  );
+  return rows[0].n;
+}
+
 /** The floor server's counters (bench/floor.js): rows committed, webhooks delivered, failed and pending. */
 async function floorStats(ctx) {
   return (await httpJson(ctx.floor.base, 'GET', '/floor/stats')).body;
@@ -679,7 +734,10 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
   const url = `${target.base}/api/v1/models/${isService ? modelId : scenario}/predictions`;
   const env = { ...authEnv(ctx), BENCH_BODY_FILE: ctx.bodies[scenario], BENCH_IDS: isService ? '1' : '0' };
   if (isService) await vacuum(ctx);
-  if (isFloor) await ctx.db.query(`vacuum (analyze) ${FLOOR_TABLE}`);
+  const ledger = isFloor && target.floorKind === 'ledger';
+  if (isFloor) await ctx.db.query(`vacuum (analyze) ${FLOOR_TABLE}${ledger ? `, ${FLOOR_DELIVERIES}` : ''}`);
+  const recorded0 = ledger ? await floorDeliveriesDone(ctx) : null;
+  const floorKind = isFloor ? target.floorKind : undefined;
   const before = isService ? await countRows(ctx, modelId) : null;
   const floor0 = isFloor ? await floorStats(ctx) : null;
   const script = path.join(__dirname, 'wrk', 'post.lua');
@@ -691,7 +749,9 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
   const m0 = machineCpu();
   const load0 = loadAvg();
   const sink0 = ctx.sink.counts.total;
+  const db0 = isService || isFloor ? await databaseWork(ctx) : null;
   const main = await runWrk(ctx, { url, script, connections, seconds: ctx.opts.duration, env });
+  const db1 = db0 ? await databaseWork(ctx) : null;
   const sink1 = ctx.sink.counts.total;
   const cpu1 = treeCpuSeconds(target.child.pid);
   const m1 = machineCpu();
@@ -699,6 +759,7 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
   const seconds = main.durationUs / 1e6;
   const cell = {
     target: target.kind,
+    floorKind,
     scenario,
     connections,
     reqPerSec: round(main.requests / seconds, 0),
@@ -717,6 +778,7 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
     cpuUsPerRequest: main.requests ? round(((cpu1 - cpu0) * 1e6) / main.requests, 0) : null,
     machineBusyPct: round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100, 0),
     loadAvg1: load0[0],
+    ...(db0 ? await databaseShare(ctx, db0, db1, main.requests) : {}),
   };
   if (isFloor) {
     cell.deliveredPerSec = round((sink1 - sink0) / seconds, 0);
@@ -734,14 +796,21 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
       webhooksFailed: floor1.failed - floor0.failed,
       cutOffInFlight,
     };
+    if (ledger) {
+      // Every delivery recorded with its outcome: as many `success` delivery rows added as rows committed.
+      cell.rows.deliveriesRecorded = (await floorDeliveriesDone(ctx)) - recorded0;
+      cell.rows.outcomesFailed = floor1.outcomesFailed - floor0.outcomesFailed;
+    }
     cell.rows.ok =
       cell.non2xx === 0 &&
       extra >= 0 &&
       extra <= cell.rows.cutOffInFlight &&
-      cell.rows.webhooksDelivered === committed;
+      cell.rows.webhooksDelivered === committed &&
+      (!ledger || (cell.rows.deliveriesRecorded === committed && cell.rows.outcomesFailed === 0));
     cell.rowsCheck =
       `${cell.rows.ok ? 'ok' : 'FAIL'}: ${answered} 2xx, rows +${committed}` +
-      `, webhooks delivered +${cell.rows.webhooksDelivered} (failed ${cell.rows.webhooksFailed})`;
+      `, webhooks delivered +${cell.rows.webhooksDelivered} (failed ${cell.rows.webhooksFailed})` +
+      (ledger ? `, deliveries recorded +${cell.rows.deliveriesRecorded}` : '');
   }
   if (isService) {
     // Webhooks the sink received while wrk ran (the service's delivery pace under this load), what was still
@@ -784,7 +853,11 @@ function describeCell(c) {
   return (
     `${c.target.padEnd(7)} ${c.scenario.padEnd(20)} c=${String(c.connections).padEnd(3)} ` +
     `${String(c.reqPerSec).padStart(6)} req/s  p50 ${String(c.p50Ms).padStart(7)} ms  p99 ${String(c.p99Ms).padStart(7)} ms  ` +
-    `RSS ${c.rssMb} MB  cpu ${c.serverCpuPct}% (${c.cpuUsPerRequest} µs/req)  non2xx ${c.non2xx}${rows}` +
+    `RSS ${c.rssMb} MB  cpu ${c.serverCpuPct}% (${c.cpuUsPerRequest} µs/req)` +
+    (c.walBytesPerRequest !== undefined
+      ? `  postgres ${c.dbCpuUsPerRequest ?? '?'} µs/req, WAL ${c.walBytesPerRequest} B/req`
+      : '') +
+    `  non2xx ${c.non2xx}${rows}` +
     (c.deliveredPerSec !== undefined
       ? `  webhooks ${c.deliveredPerSec}/s, ${c.deliveryBacklog} pending at the end, drained in ${c.drainSeconds} s`
       : '')
@@ -1007,7 +1080,7 @@ function markdownTable(results) {
   const lines = [];
   if (results.matrix?.length) {
     lines.push(
-      '| scenario | conns | service req/s | bare req/s | ratio | service p50 / p99 ms | bare p50 / p99 ms | p99 ratio | service RSS MB | bare RSS MB | service CPU µs/req | webhooks delivered /s (pending at end) | non-2xx | rows == 2xx | floor req/s (CPU µs/req) | floor / bare | service / floor |',
+      '| scenario | conns | service req/s | bare req/s | ratio | service p50 / p99 ms | bare p50 / p99 ms | p99 ratio | service RSS MB | bare RSS MB | service CPU µs/req (+ Postgres) | webhooks delivered /s (pending at end) | non-2xx | rows == 2xx | floor req/s (CPU µs/req + Postgres) | floor / bare | service / floor |',
     );
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|');
     for (const r of (results.matrix ?? []).filter((x) => x.service)) {
@@ -1015,12 +1088,12 @@ function markdownTable(results) {
       const b = r.bare;
       const f = r.floor;
       const floorCells = f
-        ? `${f.reqPerSec} (${f.cpuUsPerRequest})${f.rows?.ok ? '' : ' NOT OK'} | ${r.floorRatio ?? '–'}× | ${r.serviceVsFloor}×`
+        ? `${f.reqPerSec} (${f.cpuUsPerRequest}${f.dbCpuUsPerRequest != null ? ` + ${f.dbCpuUsPerRequest}` : ''})${f.rows?.ok ? '' : ' NOT OK'} | ${r.floorRatio ?? '–'}× | ${r.serviceVsFloor}×`
         : '– | – | –';
       lines.push(
         `| ${SCENARIOS[r.scenario].label} | ${r.connections} | ${s.reqPerSec} | ${b ? b.reqPerSec : '–'} | ${r.throughputRatio ?? '–'}× | ` +
           `${s.p50Ms} / ${s.p99Ms} | ${b ? `${b.p50Ms} / ${b.p99Ms}` : '–'} | ${r.p99Ratio ?? '–'}× | ${s.rssMb} | ${b ? b.rssMb : '–'} | ` +
-          `${s.cpuUsPerRequest} | ${s.deliveredPerSec ?? '–'} (${s.deliveryBacklog ?? '–'}) | ${s.non2xx} | ${s.rows ? (s.rows.ok ? 'yes' : 'NO') + ` (${s.rows.answered2xx} 2xx, +${s.rows.successRowsAdded} rows)` : '–'} | ${floorCells} |`,
+          `${s.cpuUsPerRequest}${s.dbCpuUsPerRequest != null ? ` (+ ${s.dbCpuUsPerRequest})` : ''} | ${s.deliveredPerSec ?? '–'} (${s.deliveryBacklog ?? '–'}) | ${s.non2xx} | ${s.rows ? (s.rows.ok ? 'yes' : 'NO') + ` (${s.rows.answered2xx} 2xx, +${s.rows.successRowsAdded} rows)` : '–'} | ${floorCells} |`,
       );
     }
   }
@@ -1145,8 +1218,12 @@ function updateReadme(results, table) {
   let block =
     `${start}\n_Run ${results.date} (${results.label || 'default options'}), commit ${results.commit}, ${m.cpus} × ${m.cpuModel}, ` +
     `WEB_CONCURRENCY=${results.options.workers}, WEBHOOK_WORKERS=${results.options.webhookWorkers}, wrk -t1, ${results.options.warmup} s warm-up + ${results.options.duration} s per cell; ` +
-    `machine busy ${m.busyPctDuringRun}% on average during the run, load average before ${m.loadAvgBefore.join(' ')}. ` +
-    `Raw figures: \`bench/results/${path.basename(results.file)}\`._\n\n${table}\n`;
+    `machine busy ${m.busyPctDuringRun}% on average during the run, load average before ${m.loadAvgBefore.join(' ')}` +
+    (results.loopback
+      ? `; a loopback TCP round trip (\`bench/loopback.js\`) ${results.loopback.rttUs} µs, ` +
+        `${results.loopback.clientCpuUs} + ${results.loopback.serverCpuUs} µs of CPU`
+      : '') +
+    `. Raw figures: \`bench/results/${path.basename(results.file)}\`._\n\n${table}\n`;
   if (results.listing?.length) {
     const big = results.listing[results.listing.length - 1];
     block += `\n\`EXPLAIN (ANALYZE)\` of \`GET /predictions?modelId=\` at ${big.rows} rows (first page, then a page from the middle):\n\n\`\`\`\n${big.plans.own}\n\n${big.plans.ownDeep}\n\`\`\`\n`;
@@ -1204,12 +1281,29 @@ async function main() {
       cleanup.push(() => stopProcess(ctx.bare.child));
       if (opts.floor && opts.models.length && ctx.setup.webhook) {
         // The same server keeping the two promises as cheaply as it can (bench/floor.js): an upper bound for the service.
+        const [hook] = (
+          await ctx.db.query('select max_retries + 1 as "maxAttempts" from webhooks where id = $1', [
+            ctx.setup.webhook,
+          ])
+        ).rows;
         ctx.floor = {
           ...(await startBare(ctx, spec, {
             BARE_DATABASE_URL: databaseUrl,
             BARE_WEBHOOK_URL: `${ctx.sink.url}?floor=1`,
+            BARE_FLOOR_KIND: opts.floorKind,
+            BARE_FLOOR_IDS: JSON.stringify({
+              models: Object.fromEntries(
+                Object.keys(spec)
+                  .filter((id) => ctx.setup.models[SCENARIOS[id].model])
+                  .map((id) => [id, ctx.setup.models[SCENARIOS[id].model]]),
+              ),
+              userId: ctx.setup.auth.userId,
+              webhookId: ctx.setup.webhook,
+              maxAttempts: hook.maxAttempts,
+            }),
           })),
           kind: 'floor',
+          floorKind: opts.floorKind,
         };
         cleanup.push(() => stopProcess(ctx.floor.child));
       }
@@ -1222,6 +1316,12 @@ async function main() {
       auth: ctx.setup.auth.kind,
       webhook: Boolean(ctx.setup.webhook),
     };
+    // What one loopback message costs this machine (bench/loopback.js): the unit every hop of a prediction pays.
+    results.loopback = await measureLoopback();
+    log(
+      `loopback TCP round trip: ${results.loopback.rttUs} µs, CPU ${results.loopback.clientCpuUs} + ` +
+        `${results.loopback.serverCpuUs} µs (the two sides)`,
+    );
     if (opts.models.length) results.matrix = await runMatrix(ctx);
     if (opts.batching) results.batching = await runBatching(ctx);
     if (opts.listing.length) {
