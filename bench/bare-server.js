@@ -20,7 +20,6 @@
 const http = require('node:http');
 const os = require('node:os');
 const { randomUUID } = require('node:crypto');
-const { uuid7 } = require('./floor');
 const { performance } = require('node:perf_hooks');
 const { InferenceSession, Tensor } = require('onnxruntime-node');
 
@@ -175,7 +174,7 @@ const server = http.createServer((req, res) => {
       }
       // The floor: the row is durable before the answer, which is put together from the row's JSON texts.
       const row = {
-        id: uuid7(),
+        id: floor.newId(),
         modelId: model.rowModelId,
         inputJson: inputText(text, body.input),
         outputJson: JSON.stringify(output),
@@ -211,7 +210,6 @@ async function main() {
       webhookUrl: process.env.BARE_WEBHOOK_URL,
       kind: process.env.BARE_FLOOR_KIND || 'minimal',
       ids: FLOOR_IDS,
-      committers: Number(process.env.BARE_FLOOR_COMMITTERS) || 1,
     });
   }
   server.listen(Number(process.env.PORT || 0), '127.0.0.1', () => {

@@ -23,7 +23,7 @@
  *   implementation of the product may do; kept to compare with session 6's figures.
  */
 const http = require('node:http');
-const { createHmac, randomBytes, randomUUID } = require('node:crypto');
+const { createHmac, randomUUID } = require('node:crypto');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -37,18 +37,10 @@ const COLUMNS =
 const ARRAY_INPUT_MAX_CHARS = 16 * 1024;
 const MAX_ROWS = 500;
 
-/**
- * A time-ordered (v7) UUID, as the service gives predictions and deliveries: random v4 keys would cost the floor
- * a random primary-key leaf per row that the service no longer pays.
- */
-function uuid7() {
-  const b = randomBytes(16);
-  b.writeUIntBE(Date.now(), 0, 6);
-  b[6] = (b[6] & 0x0f) | 0x70;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+/** The predictions rows of a batch, from the nine column arrays $1–$9 of `statement`. */
+const INSERT_PREDICTIONS =
+  `insert into ${TABLE} (${COLUMNS}) select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], ` +
+  '$4::json[], $5::jsonb[], $6::int[], $7::text[], $8::text[], $9::timestamptz[])';
 
 /** Outcomes of attempts are written together over this many milliseconds (the service's OUTCOME_WINDOW_MS). */
 const OUTCOME_WINDOW_MS = 10;
@@ -57,15 +49,12 @@ const OUTCOME_WINDOW_MS = 10;
  * `ledger` (see above) needs the service's rows to point at: `ids` = {userId, webhookId, maxAttempts}; the models'
  * ids come with each row.
  */
-async function createFloor({
-  databaseUrl,
-  webhookUrl,
-  concurrency = 64,
-  kind = 'minimal',
-  ids = {},
-  committers = 1,
-}) {
+async function createFloor({ databaseUrl, webhookUrl, concurrency = 64, kind = 'minimal', ids = {} }) {
   const ledger = kind === 'ledger';
+  // The service's own time-ordered ids (src/common/uuid7.ts), as it gives predictions and deliveries: random v4 keys
+  // would cost the floor a random primary-key leaf per row that the service does not pay. The bench builds dist/
+  // before any server starts.
+  const { uuid7 } = require(path.join(ROOT, 'dist', 'src', 'common', 'uuid7'));
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
   // Outcomes on a connection of their own, as the service's pool would: they never wait behind a commit.
@@ -117,18 +106,11 @@ async function createFloor({
 
   // ---- group commit: flush on the next turn when idle, otherwise the rows that came meanwhile form the next batch
   let queue = [];
-  // BARE_FLOOR_COMMITTERS: batches in flight at once, each on a connection of its own (1, as the service's writer).
-  const idle = [db];
-  for (let i = 1; i < committers; i++) {
-    const client = new Client({ connectionString: databaseUrl });
-    await client.connect();
-    idle.push(client);
-  }
-  const all = [...idle];
+  let inFlight = false;
   let scheduled = false;
 
   function schedule() {
-    if (idle.length === 0 || scheduled || queue.length === 0) return;
+    if (inFlight || scheduled || queue.length === 0) return;
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
@@ -157,9 +139,7 @@ async function createFloor({
       return {
         name: 'floor.group-commit.ledger',
         text:
-          `with p as (insert into ${TABLE} (${COLUMNS}) select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], ` +
-          '$4::json[], $5::jsonb[], $6::int[], $7::text[], $8::text[], $9::timestamptz[])) ' +
-          `insert into ${DELIVERIES} (id, webhook_id, event_id, event_type, payload, max_attempts, queued_at) ` +
+          `with p as (${INSERT_PREDICTIONS}) insert into ${DELIVERIES} (id, webhook_id, event_id, event_type, payload, max_attempts, queued_at) ` +
           "select d.id, $10::uuid, d.event_id, 'prediction.success', d.payload, $11::int, now() " +
           'from unnest($12::uuid[], $13::uuid[], $14::jsonb[]) as d(id, event_id, payload)',
         values: [
@@ -173,13 +153,7 @@ async function createFloor({
       };
     }
     if (rows.every((r) => r.inputJson.length <= ARRAY_INPUT_MAX_CHARS)) {
-      return {
-        name: 'floor.group-commit',
-        text:
-          `insert into ${TABLE} (${COLUMNS}) select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], ` +
-          '$4::json[], $5::jsonb[], $6::int[], $7::text[], $8::text[], $9::timestamptz[])',
-        values: columns,
-      };
+      return { name: 'floor.group-commit', text: INSERT_PREDICTIONS, values: columns };
     }
     const values = [];
     const tuples = rows.map((_, row) => {
@@ -192,12 +166,11 @@ async function createFloor({
   }
 
   async function flush() {
-    if (idle.length === 0 || queue.length === 0) return;
-    const client = idle.pop();
+    inFlight = true;
     const batch = queue.splice(0, MAX_ROWS);
     if (ledger) for (const b of batch) b.row.delivery = delivery(b.row);
     try {
-      await client.query(statement(batch.map((b) => b.row)));
+      await db.query(statement(batch.map((b) => b.row)));
       stats.committed += batch.length;
       for (const b of batch) {
         b.resolve();
@@ -206,7 +179,7 @@ async function createFloor({
     } catch (err) {
       for (const b of batch) b.reject(err);
     } finally {
-      idle.push(client);
+      inFlight = false;
       schedule();
     }
   }
@@ -322,6 +295,8 @@ async function createFloor({
   return {
     stats,
     /** Resolves once the prediction's row has committed; its webhook is sent after that. */
+    /** A new row's id (time-ordered, as the service's). */
+    newId: uuid7,
     record(row) {
       return new Promise((resolve, reject) => {
         queue.push({ row, resolve, reject });
@@ -330,10 +305,10 @@ async function createFloor({
     },
     close: async () => {
       await outcomeWrite;
-      for (const client of all) await client.end();
+      await db.end();
       await outcomesDb?.end();
     },
   };
 }
 
-module.exports = { createFloor, uuid7, FLOOR_TABLE: TABLE, FLOOR_DELIVERIES: DELIVERIES };
+module.exports = { createFloor, FLOOR_TABLE: TABLE, FLOOR_DELIVERIES: DELIVERIES };

@@ -243,55 +243,52 @@ function treeRss(pid) {
 const CLK_TCK = 100;
 /** CPU seconds (user + system) used so far by a process tree. */
 function treeCpuSeconds(pid) {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // exited
-    }
+  let seconds = 0;
+  for (const p of processTree(pid)) seconds += processCpuSeconds(p) ?? 0;
+  return seconds;
+}
+
+/** User + system CPU seconds of one process (`/proc/<pid>/stat`); null once it has exited or is not on this machine. */
+function processCpuSeconds(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return null;
   }
-  return ticks / CLK_TCK;
 }
 
 /**
  * What Postgres did for the bench database: the CPU seconds of its backends (other than the bench's own connection)
- * and the WAL position, to say per request what the database's share of a prediction cost. Backends that came or
- * went between two readings count with what they had at the reading that saw them.
+ * and the WAL position, to say per request what the database's share of a prediction cost; with `since` (an earlier
+ * reading) also the WAL bytes written since then. Backends that came or went between two readings count with what
+ * they had at the reading that saw them.
  */
-async function databaseWork(ctx) {
+async function databaseWork(ctx, since = null) {
   const { rows } = await ctx.db.query(
     `select pg_current_wal_lsn()::text as lsn,
+            pg_wal_lsn_diff(pg_current_wal_lsn(), coalesce($1, pg_current_wal_lsn()::text)::pg_lsn)::float8 as wal,
             coalesce(array_agg(pid) filter (where pid <> pg_backend_pid()), '{}') as pids
        from pg_stat_activity where datname = current_database()`,
+    [since?.lsn ?? null],
   );
   const cpu = new Map();
   for (const pid of rows[0].pids) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpu.set(pid, (Number(f[11]) + Number(f[12])) / CLK_TCK);
-    } catch {
-      // not on this machine's /proc (a remote database), or exited
-    }
+    const seconds = processCpuSeconds(pid); // null: not on this machine (a remote database), or exited
+    if (seconds !== null) cpu.set(pid, seconds);
   }
-  return { lsn: rows[0].lsn, cpu };
+  return { lsn: rows[0].lsn, walBytes: rows[0].wal, cpu };
 }
 
-/** µs of Postgres CPU and bytes of WAL per request between two `databaseWork` readings. */
-async function databaseShare(ctx, before, after, requests) {
+/** µs of Postgres CPU and bytes of WAL per request between a `databaseWork` reading and one taken `since` it. */
+function databaseShare(before, after, requests) {
   if (!requests) return {};
   let seconds = 0;
   for (const [pid, t] of after.cpu) seconds += t - (before.cpu.get(pid) ?? 0);
-  const { rows } = await ctx.db.query('select pg_wal_lsn_diff($1, $2)::float8 as bytes', [
-    after.lsn,
-    before.lsn,
-  ]);
   return {
     dbCpuUsPerRequest: after.cpu.size ? round((seconds * 1e6) / requests, 0) : null,
-    walBytesPerRequest: round(rows[0].bytes / requests, 0),
+    walBytesPerRequest: round(after.walBytes / requests, 0),
   };
 }
 
@@ -751,7 +748,7 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
   const sink0 = ctx.sink.counts.total;
   const db0 = isService || isFloor ? await databaseWork(ctx) : null;
   const main = await runWrk(ctx, { url, script, connections, seconds: ctx.opts.duration, env });
-  const db1 = db0 ? await databaseWork(ctx) : null;
+  const db1 = db0 ? await databaseWork(ctx, db0) : null;
   const sink1 = ctx.sink.counts.total;
   const cpu1 = treeCpuSeconds(target.child.pid);
   const m1 = machineCpu();
@@ -778,7 +775,7 @@ async function loadCell(ctx, target, { scenario, connections, modelId }) {
     cpuUsPerRequest: main.requests ? round(((cpu1 - cpu0) * 1e6) / main.requests, 0) : null,
     machineBusyPct: round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100, 0),
     loadAvg1: load0[0],
-    ...(db0 ? await databaseShare(ctx, db0, db1, main.requests) : {}),
+    ...(db0 ? databaseShare(db0, db1, main.requests) : {}),
   };
   if (isFloor) {
     cell.deliveredPerSec = round((sink1 - sink0) / seconds, 0);
