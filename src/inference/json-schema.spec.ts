@@ -1,5 +1,5 @@
 import { AppError } from '../common/app-error';
-import { TensorSpec } from './inference.types';
+import { JsonSchema, TensorSpec } from './inference.types';
 import {
   assertValidJsonSchema,
   compileInputValidator,
@@ -136,5 +136,75 @@ describe('assertValidJsonSchema', () => {
     }
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('INVALID_SCHEMA');
+  });
+});
+
+describe('uploader patterns (linear-time RE2 engine)', () => {
+  const stringInput = (keywords: JsonSchema): JsonSchema => ({
+    type: 'object',
+    properties: { text: { type: 'string', ...keywords } },
+  });
+
+  function schemaError(schema: unknown): AppError {
+    let error: unknown;
+    try {
+      assertValidJsonSchema(schema);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('INVALID_SCHEMA');
+    return error as AppError;
+  }
+
+  it('answers a catastrophic-backtracking pattern on a long non-matching input (refused, not hung)', () => {
+    // ^(a|a)+$ on "aaa…a!" takes exponential time on a backtracking engine: ~40 characters would block for hours.
+    const schema = stringInput({ pattern: '^(a|a)+$' });
+    assertValidJsonSchema(schema);
+    const validate = compileInputValidator(schema);
+    expect(validate({ text: `${'a'.repeat(5000)}!` })).toBe('input "text": must match pattern "^(a|a)+$"');
+    expect(validate({ text: 'a'.repeat(5000) })).toBeNull();
+  });
+
+  it('runs patternProperties on the same engine', () => {
+    const schema: JsonSchema = {
+      type: 'object',
+      patternProperties: { '^(a|a)+$': { type: 'number' } },
+    };
+    assertValidJsonSchema(schema);
+    const validate = compileInputValidator(schema);
+    expect(validate({ [`${'a'.repeat(5000)}!`]: 'not checked' })).toBeNull();
+    expect(validate({ aaaa: 'x' })).toBe('input "aaaa": must be number');
+    expect(validate({ aaaa: 1 })).toBeNull();
+  });
+
+  it('keeps ordinary patterns matching as JavaScript would', () => {
+    const validate = compileInputValidator(
+      stringInput({ pattern: '^(?<area>\\d{3})-\\d{4}$|^\\u00e9\\/\\p{Lu}$' }),
+    );
+    expect(validate({ text: '555-1234' })).toBeNull();
+    expect(validate({ text: 'é/Ä' })).toBeNull();
+    expect(validate({ text: '555-12345' })).toBe(
+      'input "text": must match pattern "^(?<area>\\d{3})-\\d{4}$|^\\u00e9\\/\\p{Lu}$"',
+    );
+    expect(validate({ text: 'é/a' })).not.toBeNull();
+    // unanchored, like RegExp.prototype.test
+    expect(compileInputValidator(stringInput({ pattern: 'b+' }))({ text: 'abba' })).toBeNull();
+  });
+
+  it.each([
+    ['a numbered backreference', '^(a)\\1$'],
+    ['a backreference past \\7', '^(a)(b)(c)(d)(e)(f)(g)(h)\\8$'],
+    ['a named backreference', '^(?<x>a)\\k<x>$'],
+    ['a lookahead', '^(?=a)a$'],
+    ['a negative lookbehind', '(?<!a)b'],
+  ])('refuses %s as a bad schema (INVALID_SCHEMA)', (_what, pattern) => {
+    expect(schemaError(stringInput({ pattern })).message).toContain(JSON.stringify(pattern));
+    expect(() => compileInputValidator(stringInput({ pattern }))).toThrow(AppError);
+  });
+
+  it('refuses a backreference in patternProperties and a pattern that is not a JavaScript regex', () => {
+    schemaError({ type: 'object', patternProperties: { '(a)\\1': { type: 'number' } } });
+    schemaError(stringInput({ pattern: '\\A' }));
   });
 });

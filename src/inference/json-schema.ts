@@ -2,6 +2,7 @@ import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { AppError } from '../common/app-error';
 import { JsonSchema, TensorSpec } from './inference.types';
+import { linearRegExp } from './linear-regexp';
 import { formatDeclaredShape, isFixedBatchOfOne } from './tensor-codec';
 
 /**
@@ -110,7 +111,14 @@ export function deriveOutputSchema(outputs: TensorSpec[], options: OutputSchemaO
 function createAjv(): Ajv {
   // addUsedSchema: false keeps uploader schemas with the same $id from colliding in Ajv's registry.
   // strict: false because uploaders may use annotation keywords Ajv does not know.
-  const ajv = new Ajv({ allErrors: false, strict: false, addUsedSchema: false });
+  // code.regExp: uploader patterns run on RE2 in linear time; the native backtracking RegExp would let a pattern
+  // like `^(a|a)+$` stall the process. Patterns RE2 cannot run make compile throw (→ INVALID_SCHEMA).
+  const ajv = new Ajv({
+    allErrors: false,
+    strict: false,
+    addUsedSchema: false,
+    code: { regExp: linearRegExp },
+  });
   addFormats(ajv);
   return ajv;
 }
