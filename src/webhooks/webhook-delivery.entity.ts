@@ -36,6 +36,13 @@ export class WebhookDelivery extends TimestampedEntity {
   @PrimaryKey({ type: 'uuid', defaultRaw: 'uuid_generate_v7()' })
   override id: string = uuid7();
 
+  /**
+   * Milliseconds, as a page cursor carries them (Migration20261203140000): deliveries are inserted by SQL and take
+   * the column's default `now()`, which would otherwise keep microseconds the cursor cannot name.
+   */
+  @Property({ type: 'datetime', length: 3, defaultRaw: 'now()' })
+  override createdAt: Opt<Date> = new Date();
+
   @ManyToOne(() => Webhook, { fieldName: 'webhook_id', deleteRule: 'cascade' })
   webhook!: Webhook;
 

@@ -36,7 +36,8 @@ export class WebhooksService {
 
   async create(auth: AuthContext, dto: CreateWebhookDto): Promise<{ webhook: Webhook; secret: string }> {
     this.checkTarget(dto.url);
-    const model = dto.modelId ? await this.viewableModel(auth, dto.modelId) : null;
+    checkModelFilter(dto.events, dto.modelId ?? null);
+    const model = dto.modelId ? await this.ownModel(auth, dto.modelId) : null;
     const secret = generateWebhookSecret();
     const webhook = this.webhooks.create({
       user: auth.user,
@@ -65,12 +66,16 @@ export class WebhooksService {
 
   async update(auth: AuthContext, id: string, dto: UpdateWebhookDto): Promise<Webhook> {
     const webhook = await this.get(auth, id);
-    if (dto.url !== undefined) {
-      this.checkTarget(dto.url);
-      webhook.url = dto.url;
-    }
-    if (dto.modelId !== undefined)
-      webhook.model = dto.modelId ? await this.viewableModel(auth, dto.modelId) : null;
+    if (dto.url !== undefined) this.checkTarget(dto.url);
+    // Checked only when the PATCH changes the filter, so a webhook stored before the rule can still be edited.
+    if (dto.events !== undefined || dto.modelId !== undefined)
+      checkModelFilter(
+        dto.events ?? webhook.events,
+        dto.modelId !== undefined ? dto.modelId : (webhook.model?.id ?? null),
+      );
+    const model = dto.modelId ? await this.ownModel(auth, dto.modelId) : null;
+    if (dto.url !== undefined) webhook.url = dto.url;
+    if (dto.modelId !== undefined) webhook.model = model;
     if (dto.events !== undefined) webhook.events = [...dto.events];
     if (dto.headers !== undefined) webhook.headers = dto.headers ?? null;
     if (dto.maxRetries !== undefined) webhook.maxRetries = dto.maxRetries;
@@ -139,7 +144,32 @@ export class WebhooksService {
     }
   }
 
-  private async viewableModel(auth: AuthContext, modelId: string): Promise<Model> {
-    return (await this.access.require(auth, modelId, 'view')).model;
+  /**
+   * A model the caller owns: the fan-out hears only the events of the webhook owner's own models, so a filter on
+   * a model shared with the caller (or, for an admin, anyone's model) would never hear anything. A model the
+   * caller cannot see stays a 404.
+   */
+  private async ownModel(auth: AuthContext, modelId: string): Promise<Model> {
+    const { model } = await this.access.require(auth, modelId, 'view');
+    if (model.user.id !== auth.user.id) {
+      throw new AppError(
+        'INSUFFICIENT_PERMISSION',
+        'A webhook hears only events of your own models; this model belongs to another user',
+      );
+    }
+    return model;
+  }
+}
+
+/**
+ * Deleting a model deletes the webhooks filtered on it (before its model.deleted event is fanned out), so such a
+ * webhook could never hear model.deleted: refused rather than accepted and silent.
+ */
+function checkModelFilter(events: readonly string[], modelId: string | null): void {
+  if (modelId !== null && events.includes('model.deleted')) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      'model.deleted is heard only by webhooks without a modelId: a webhook filtered on a model is deleted with it',
+    );
   }
 }

@@ -290,7 +290,39 @@ describe('webhooks (e2e)', () => {
       expectErrorShape(res.body, 400);
     });
 
-    it("refuses a stranger's model (404) and accepts one shared with the caller", async () => {
+    it('refuses null for a field that cannot be null, on create and update, and changes nothing', async () => {
+      const created = await t
+        .http()
+        .post('/api/v1/webhooks')
+        .set('Authorization', bearer(alice))
+        .send({ url: 'https://example.com/nulls', events: ['model.created'] });
+      expect(created.status).toBe(201);
+      for (const field of ['url', 'events', 'maxRetries', 'timeoutSeconds', 'isActive']) {
+        const patched = await t
+          .http()
+          .patch(`/api/v1/webhooks/${created.body.id as string}`)
+          .set('Authorization', bearer(alice))
+          .send({ [field]: null });
+        expectErrorShape(patched.body, 400, 'VALIDATION_FAILED');
+        expect(patched.body.message).toContain(field);
+      }
+      for (const field of ['maxRetries', 'timeoutSeconds', 'isActive']) {
+        const res = await t
+          .http()
+          .post('/api/v1/webhooks')
+          .set('Authorization', bearer(alice))
+          .send({ url: 'https://example.com/nulls', events: ['model.created'], [field]: null });
+        expectErrorShape(res.body, 400, 'VALIDATION_FAILED');
+      }
+      const after = await t
+        .http()
+        .get(`/api/v1/webhooks/${created.body.id as string}`)
+        .set('Authorization', bearer(alice));
+      const { secret: _secret, ...asCreated } = created.body as Record<string, unknown>;
+      expect(after.body).toEqual(asCreated);
+    });
+
+    it("refuses a stranger's model (404) and one only shared with the caller (403), on create and update", async () => {
       const bobsModel = await uploadModel(bob, 'bobs-private');
       const res = await t
         .http()
@@ -309,19 +341,96 @@ describe('webhooks (e2e)', () => {
         });
       expectErrorShape(missing.body, 404, 'NOT_FOUND');
 
+      // The fan-out hears only the webhook owner's own models: a filter on a shared model would never fire.
       const share = await t
         .http()
         .post(`/api/v1/models/${bobsModel}/shares`)
         .set('Authorization', bearer(bob))
-        .send({ userId: alice.id, permission: 'view' });
+        .send({ userId: alice.id, permission: 'edit' });
       expect(share.status).toBe(201);
       const shared = await t
         .http()
         .post('/api/v1/webhooks')
         .set('Authorization', bearer(alice))
         .send({ url: receiver.url('/x'), events: ['model.updated'], modelId: bobsModel });
-      expect(shared.status).toBe(201);
-      expect(shared.body.modelId).toBe(bobsModel);
+      expectErrorShape(shared.body, 403, 'INSUFFICIENT_PERMISSION');
+      expect(shared.body.message).toMatch(/only events of your own models/);
+
+      const own = await uploadModel(alice, 'alices-own');
+      const hook = await createWebhook(alice, {
+        url: receiver.url('/x'),
+        events: ['model.updated'],
+        modelId: own,
+      });
+      expect(hook.modelId).toBe(own);
+      const moved = await t
+        .http()
+        .patch(`/api/v1/webhooks/${hook.id}`)
+        .set('Authorization', bearer(alice))
+        .send({ modelId: bobsModel });
+      expectErrorShape(moved.body, 403, 'INSUFFICIENT_PERMISSION');
+      const unknown = await t
+        .http()
+        .patch(`/api/v1/webhooks/${hook.id}`)
+        .set('Authorization', bearer(alice))
+        .send({ modelId: '00000000-0000-4000-8000-000000000000' });
+      expectErrorShape(unknown.body, 404, 'NOT_FOUND');
+      const unchanged = await t.http().get(`/api/v1/webhooks/${hook.id}`).set('Authorization', bearer(alice));
+      expect(unchanged.body.modelId).toBe(own);
+    });
+
+    it('refuses model.deleted with a modelId (the filtered webhook is deleted with its model), on create and update', async () => {
+      const u = await registerUser(t, 'deleted-filter');
+      const modelId = await uploadModel(u, 'filtered');
+      const expectRefused = (body: unknown) => {
+        expectErrorShape(body, 400, 'VALIDATION_FAILED');
+        expect((body as Loose).message).toMatch(/model\.deleted is heard only by webhooks without a modelId/);
+      };
+      const created = await t
+        .http()
+        .post('/api/v1/webhooks')
+        .set('Authorization', bearer(u))
+        .send({ url: receiver.url('/x'), events: ['model.updated', 'model.deleted'], modelId });
+      expectRefused(created.body);
+
+      const filtered = await createWebhook(u, {
+        url: receiver.url('/x'),
+        events: ['model.updated'],
+        modelId,
+      });
+      const addEvent = await t
+        .http()
+        .patch(`/api/v1/webhooks/${filtered.id}`)
+        .set('Authorization', bearer(u))
+        .send({ events: ['model.updated', 'model.deleted'] });
+      expectRefused(addEvent.body);
+
+      const unfiltered = await createWebhook(u, { url: receiver.url('/x'), events: ['model.deleted'] });
+      const addFilter = await t
+        .http()
+        .patch(`/api/v1/webhooks/${unfiltered.id}`)
+        .set('Authorization', bearer(u))
+        .send({ modelId });
+      expectRefused(addFilter.body);
+
+      for (const [id, events, modelIdAfter] of [
+        [filtered.id, ['model.updated'], modelId],
+        [unfiltered.id, ['model.deleted'], null],
+      ] as const) {
+        const row = await t.http().get(`/api/v1/webhooks/${id}`).set('Authorization', bearer(u));
+        expect(row.body).toEqual(expect.objectContaining({ events, modelId: modelIdAfter }));
+      }
+
+      // Dropping the filter in the same PATCH makes the combination valid.
+      const both = await t
+        .http()
+        .patch(`/api/v1/webhooks/${filtered.id}`)
+        .set('Authorization', bearer(u))
+        .send({ events: ['model.updated', 'model.deleted'], modelId: null });
+      expect(both.status).toBe(200);
+      expect(both.body).toEqual(
+        expect.objectContaining({ events: ['model.updated', 'model.deleted'], modelId: null }),
+      );
     });
   });
 
@@ -656,7 +765,7 @@ describe('webhooks (e2e)', () => {
       const modelId = await uploadModel(u, 'short-lived');
       const filtered = await createWebhook(u, {
         url: receiver.url('/deleted-filtered'),
-        events: ['model.deleted'],
+        events: ['model.updated'],
         modelId,
       });
       await createWebhook(u, { url: receiver.url('/deleted-all'), events: ['model.deleted'] });
@@ -924,6 +1033,58 @@ describe('webhooks (e2e)', () => {
       expect(delivery).toEqual(expect.objectContaining({ attempts: 2, status: 'success' }));
       await new Promise((r) => setTimeout(r, 500));
       expect(receiver.on('/resumed')).toHaveLength(1);
+    });
+
+    it('pages through deliveries one fan-out made together: each once, none skipped', async () => {
+      const u = await registerUser(t, 'delivery-pager');
+      const modelId = await uploadModel(u, 'paged');
+      const hook = await createWebhook(u, { url: receiver.url('/paged'), events: ['model.updated'] });
+      // Ten events committed at once: the relay fans them out in one statement, so their deliveries share the
+      // statement's now() as created_at — more rows with one timestamp than a page of 3 holds.
+      const events = 10;
+      await t.orm.em.getConnection().execute(
+        `insert into webhook_events (id, created_at, type, user_id, model_id, payload)
+         select gen_random_uuid(), now(), 'model.updated', ?, ?, ?::jsonb from generate_series(1, ?)`,
+        [
+          u.id,
+          modelId,
+          JSON.stringify({ type: 'model.updated', timestamp: new Date().toISOString(), data: { modelId } }),
+          events,
+        ],
+      );
+      const connection = t.orm.em.getConnection();
+      const stored = await eventually(async () => {
+        const rows = await connection.execute<Array<{ id: string }>>(
+          'select id from webhook_deliveries where webhook_id = ?',
+          [hook.id],
+        );
+        return rows.length === events ? rows : null;
+      });
+      // The case that lost rows: the whole group shares one timestamp, and a page of 3 ends inside it.
+      const [{ timestamps }] = await connection.execute<Array<{ timestamps: number }>>(
+        'select count(distinct created_at)::int as timestamps from webhook_deliveries where webhook_id = ?',
+        [hook.id],
+      );
+      expect(timestamps).toBe(1);
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const res = await t
+          .http()
+          .get(`/api/v1/webhooks/${hook.id}/deliveries`)
+          .query(cursor ? { limit: 3, cursor } : { limit: 3 })
+          .set('Authorization', bearer(u));
+        expect(res.status).toBe(200);
+        expect(res.body.items.length).toBeLessThanOrEqual(3);
+        seen.push(...(res.body.items as Loose[]).map((d) => d.id as string));
+        cursor = res.body.nextCursor as string | null;
+        pages += 1;
+      } while (cursor && pages < 10);
+      expect(cursor).toBeNull();
+      expect(seen).toHaveLength(events);
+      expect([...seen].sort()).toEqual(stored.map((r) => r.id).sort());
     });
 
     it('redelivers a delivery with the same webhook-id, as a new log entry', async () => {

@@ -5,6 +5,7 @@ import { Migration20261126150000_prediction_write_path } from './Migration202611
 import { Migration20261126170000_prediction_status_index } from './Migration20261126170000_prediction_status_index';
 import { Migration20261126180000_prediction_input_json } from './Migration20261126180000_prediction_input_json';
 import { Migration20261203100000_webhook_delivery_hot_updates } from './Migration20261203100000_webhook_delivery_hot_updates';
+import { Migration20261203140000_webhook_delivery_created_at_ms } from './Migration20261203140000_webhook_delivery_created_at_ms';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same from ts-jest and compiled JS.
@@ -28,5 +29,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: 'Migration20261203100000_webhook_delivery_hot_updates',
     class: Migration20261203100000_webhook_delivery_hot_updates,
+  },
+  {
+    name: 'Migration20261203140000_webhook_delivery_created_at_ms',
+    class: Migration20261203140000_webhook_delivery_created_at_ms,
   },
 ];
