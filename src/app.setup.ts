@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -10,6 +11,8 @@ import { ErrorResponseDto } from './common/error-response.dto';
 import { completeOpenApiDocument } from './common/openapi-document';
 import { API_KEY_SCHEME, BEARER_SCHEME } from './common/decorators';
 import { bodyParserErrorMapper, requestIdMiddleware } from './common/request-id.middleware';
+import { JsonBodyInterceptor } from './common/json-body.interceptor';
+import { jsonDepthGuard } from './common/json-depth';
 import { HELMET_OPTIONS } from './common/security-headers';
 import { createValidationPipe } from './common/validation';
 import { PredictionFastPath } from './predictions/prediction-fast-path';
@@ -54,9 +57,11 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
   app.use(helmet(HELMET_OPTIONS));
   app.useBodyParser('json', { limit: limits.jsonBodyBytes });
   app.use(bodyParserErrorMapper);
+  app.use(jsonDepthGuard);
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED_ROUTES });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalInterceptors(new JsonBodyInterceptor(app.get(Reflector)));
   mountBullBoard(app);
   app.enableShutdownHooks();
   // The synchronous prediction route is answered in front of Express (see PredictionFastPath).

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
+import { parseInstant } from '../common/instant';
 import { mapPage, Page, PageQuery } from '../common/pagination';
 import { inRequestContext } from '../database/request-context';
 import { AccessEpoch } from '../redis/redis.module';
@@ -52,7 +53,8 @@ export class ApiKeysService {
 
   async create(auth: AuthContext, dto: CreateApiKeyDto): Promise<CreatedApiKeyResponseDto> {
     const now = this.clock.now();
-    const expiresAt = dto.expiresAt === undefined || dto.expiresAt === null ? null : new Date(dto.expiresAt);
+    const expiresAt =
+      dto.expiresAt === undefined || dto.expiresAt === null ? null : parseInstant('expiresAt', dto.expiresAt);
     if (expiresAt && expiresAt.getTime() <= now.getTime()) {
       throw new AppError('VALIDATION_FAILED', 'expiresAt must be in the future');
     }

@@ -1,5 +1,5 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ApiForbiddenResponse, ApiSecurity, ApiBearerAuth } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConsumes, ApiExtension, ApiForbiddenResponse, ApiSecurity } from '@nestjs/swagger';
 import { AppError } from './app-error';
 import type { AuthContext, AuthenticatedRequest } from './auth-context';
 import { ErrorResponseDto } from './error-response.dto';
@@ -7,6 +7,11 @@ import { ErrorResponseDto } from './error-response.dto';
 export const IS_PUBLIC = 'modelport:isPublic';
 export const ADMIN_ONLY = 'modelport:adminOnly';
 export const LOGIN_TOKEN_ONLY = 'modelport:loginTokenOnly';
+export const MULTIPART_BODY = 'modelport:multipartBody';
+
+/** A route whose body is multipart/form-data (it checks the type itself); every other route takes JSON only. */
+export const MultipartBody = () =>
+  applyDecorators(SetMetadata(MULTIPART_BODY, true), ApiConsumes('multipart/form-data'));
 
 /** Opts a route out of the global default-deny authentication guard. */
 export const Public = () => SetMetadata(IS_PUBLIC, true);
@@ -18,14 +23,18 @@ export const AdminOnly = () =>
     ApiForbiddenResponse({ description: 'The caller is not an administrator', type: ErrorResponseDto }),
   );
 
-/** Refuses API keys (403): key management, password change and OAuth linking need a login token. */
-export const LoginTokenOnly = () =>
+/** Marks an operation whose OpenAPI security completeOpenApiDocument narrows to the bearer scheme alone. */
+export const LOGIN_TOKEN_ONLY_EXTENSION = 'x-login-token-only';
+
+/**
+ * Refuses API keys (403): key management, password change and OAuth linking need a login token. The OpenAPI
+ * document lists only the bearer scheme for them, so generated clients do not offer an API key.
+ */
+export const LoginTokenOnly = (forbidden = 'Called with an API key; this route needs a login token') =>
   applyDecorators(
     SetMetadata(LOGIN_TOKEN_ONLY, true),
-    ApiForbiddenResponse({
-      description: 'Called with an API key; this route needs a login token',
-      type: ErrorResponseDto,
-    }),
+    ApiExtension(LOGIN_TOKEN_ONLY_EXTENSION, true),
+    ApiForbiddenResponse({ description: forbidden, type: ErrorResponseDto }),
   );
 
 /** The names of the two OpenAPI security schemes, declared in app.setup.ts. */

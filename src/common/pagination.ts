@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { raw } from '@mikro-orm/core';
 import { AppError } from './app-error';
+import { toInstant } from './instant';
 
 /** Query parameters of every list route: `limit` and an opaque `cursor` from the previous page. */
 export class PageQueryDto {
@@ -49,8 +50,9 @@ export function decodeCursor(cursor: string): Cursor {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(parsed) && parsed.length === 2) {
       const [at, id] = parsed as unknown[];
-      const createdAt = new Date(String(at));
-      if (typeof id === 'string' && UUID.test(id) && !Number.isNaN(createdAt.getTime()))
+      // Exactly what encodeCursor writes: anything else could name an instant Postgres cannot hold.
+      const createdAt = toInstant(at);
+      if (createdAt && createdAt.toISOString() === at && typeof id === 'string' && UUID.test(id))
         return { createdAt, id };
     }
   } catch {

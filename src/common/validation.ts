@@ -1,4 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ValidateIf } from 'class-validator';
 import { AppError } from './app-error';
 
 function describe(errors: ValidationError[], parent = ''): string[] {
@@ -25,3 +26,10 @@ export function createValidationPipe(): ValidationPipe {
       new AppError('VALIDATION_FAILED', describe(errors).join('; ') || 'Invalid request'),
   });
 }
+
+/**
+ * A body field that may be left out but, when sent, must be valid. `@IsOptional()` also skips an explicit `null`
+ * unchecked, which a non-nullable column then refuses with a 500; with this, `null` is validated like any other
+ * value (and so refused, unless the field's own rules allow it).
+ */
+export const IsOmittable = (): PropertyDecorator => ValidateIf((_object, value) => value !== undefined);

@@ -1,4 +1,5 @@
 import { AppError } from '../common/app-error';
+import { assertJsonDepth } from '../common/json-depth';
 import { MODEL_TYPES, ModelType } from './model.entity';
 
 /** 1–100 letters, digits, `-`, `_` and `.`; never `..` (names are shown in file names and URLs). */
@@ -59,11 +60,14 @@ export function resolveModelType(given: string | undefined, producerName: unknow
 /** Parses a JSON text field of the upload form; 400 naming the field when it is not JSON. */
 export function parseJsonField(field: string, text: string | undefined): unknown {
   if (text === undefined) return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (err) {
     throw new AppError('VALIDATION_FAILED', `${field} is not valid JSON: ${(err as Error).message}`);
   }
+  assertJsonDepth(field, value);
+  return value;
 }
 
 export function assertJsonObject(field: string, value: unknown): asserts value is Record<string, unknown> {

@@ -14,7 +14,6 @@ import {
 import { FileInterceptor } from '@nestjs/platform-express';
 import {
   ApiBody,
-  ApiConsumes,
   ApiCreatedResponse,
   ApiOkResponse,
   ApiOperation,
@@ -25,7 +24,7 @@ import {
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { AuthContext } from '../common/auth-context';
-import { ApiAuth, Auth } from '../common/decorators';
+import { ApiAuth, Auth, MultipartBody } from '../common/decorators';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { PageQueryDto } from '../common/pagination';
 import type { ModelAccess } from '../model-shares/model-access.service';
@@ -51,7 +50,7 @@ export class ModelsController {
 
   @Post()
   @UseInterceptors(ModelUploadInterceptor, FileInterceptor('file'))
-  @ApiConsumes('multipart/form-data')
+  @MultipartBody()
   @ApiBody({ type: CreateModelDto })
   @ApiOperation({
     operationId: 'uploadModel',
@@ -80,7 +79,7 @@ export class ModelsController {
   @Post(':id/versions')
   @RequireModelPermission('edit')
   @UseInterceptors(ModelUploadInterceptor, FileInterceptor('file'))
-  @ApiConsumes('multipart/form-data')
+  @MultipartBody()
   @ApiBody({ type: CreateModelVersionDto })
   @ApiOperation({
     operationId: 'uploadModelVersion',

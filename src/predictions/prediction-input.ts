@@ -6,35 +6,50 @@ import type { Model } from '../models/model.entity';
  * store, and the one-input shortcut (a bare nested array). Kept free of Nest so they unit-test directly.
  */
 
+/** How deeply an input may nest: a tensor of rank 8 inside a named input is 9 levels. */
+export const MAX_INPUT_DEPTH = 32;
+
 export interface InputScan {
   /** Leaves (numbers, strings, booleans, nulls) seen; stops counting once over `maxElements`. */
   elements: number;
   overLimit: boolean;
   /** A string or object key holds U+0000, which a jsonb column refuses. */
   hasNul: boolean;
+  /** Arrays and objects nest deeper than MAX_INPUT_DEPTH (the walk stops there). */
+  tooDeep: boolean;
 }
 
 /** One iterative walk (no recursion, so a deeply nested body cannot overflow the stack). */
 export function scanInput(input: unknown, maxElements: number): InputScan {
   let elements = 0;
   let hasNul = false;
+  // Nodes and their depths side by side (the input itself is at depth 0; its children at 1).
   const stack: unknown[] = [input];
+  const depths: number[] = [0];
   while (stack.length > 0) {
     const node = stack.pop();
-    if (Array.isArray(node)) {
-      for (let i = node.length - 1; i >= 0; i--) stack.push(node[i]);
-    } else if (node !== null && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
-        if (key.includes('\u0000')) hasNul = true;
-        stack.push(value);
+    const depth = depths.pop()!;
+    if (node !== null && typeof node === 'object') {
+      if (depth >= MAX_INPUT_DEPTH) return { elements, overLimit: false, hasNul, tooDeep: true };
+      if (Array.isArray(node)) {
+        for (let i = node.length - 1; i >= 0; i--) {
+          stack.push(node[i]);
+          depths.push(depth + 1);
+        }
+      } else {
+        for (const [key, value] of Object.entries(node)) {
+          if (key.includes('\u0000')) hasNul = true;
+          stack.push(value);
+          depths.push(depth + 1);
+        }
       }
     } else {
       elements++;
       if (typeof node === 'string' && node.includes('\u0000')) hasNul = true;
-      if (elements > maxElements) return { elements, overLimit: true, hasNul };
+      if (elements > maxElements) return { elements, overLimit: true, hasNul, tooDeep: false };
     }
   }
-  return { elements, overLimit: false, hasNul };
+  return { elements, overLimit: false, hasNul, tooDeep: false };
 }
 
 /** A copy with U+0000 replaced by U+FFFD, only to record a refused input that Postgres could not store as is. */

@@ -11,7 +11,7 @@ import type { StorageService } from '../storage/storage.service';
 import { User } from '../users/user.entity';
 import { parseCreatePredictionBody } from './prediction-body';
 import { Prediction } from './prediction.entity';
-import { prefersRespondAsync, scanInput, toNamedInput } from './prediction-input';
+import { MAX_INPUT_DEPTH, prefersRespondAsync, scanInput, toNamedInput } from './prediction-input';
 import type { PredictionQueue } from './prediction-queue';
 import type { PredictionsRepository } from './predictions.repository';
 import { PredictionsService } from './predictions.service';
@@ -308,13 +308,28 @@ describe('prediction input helpers', () => {
       elements: 4,
       overLimit: false,
       hasNul: false,
+      tooDeep: false,
     });
     expect(scanInput([[1, 2, 3]], 2)).toMatchObject({ overLimit: true });
     expect(scanInput({ 'a\u0000': [1] }, 10).hasNul).toBe(true);
-    // deeply nested input does not overflow the stack
-    let deep: unknown = 1;
-    for (let i = 0; i < 100_000; i++) deep = [deep];
-    expect(scanInput(deep, 10)).toMatchObject({ elements: 1 });
+  });
+
+  it('refuses an input nested deeper than MAX_INPUT_DEPTH, without overflowing the stack', () => {
+    const nested = (levels: number, leaf: unknown = 1): unknown => {
+      let value = leaf;
+      for (let i = 0; i < levels; i++) value = [value];
+      return value;
+    };
+    expect(scanInput(nested(MAX_INPUT_DEPTH), 10)).toEqual({
+      elements: 1,
+      overLimit: false,
+      hasNul: false,
+      tooDeep: false,
+    });
+    expect(scanInput(nested(MAX_INPUT_DEPTH + 1), 10).tooDeep).toBe(true);
+    expect(scanInput({ x: nested(MAX_INPUT_DEPTH - 1) }, 10).tooDeep).toBe(false);
+    expect(scanInput({ x: nested(MAX_INPUT_DEPTH) }, 10).tooDeep).toBe(true);
+    expect(scanInput(nested(100_000), 10).tooDeep).toBe(true);
   });
 
   it('wraps a bare array for a one-input model and refuses it for a multi-input one', () => {

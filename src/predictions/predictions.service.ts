@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
+import { parseInstant } from '../common/instant';
 import { mapPage, Page, toPageQuery } from '../common/pagination';
 import type { AppConfig } from '../config/app.config';
 import { RecordedEvent, WebhookEventsService } from '../events/webhook-events.service';
@@ -19,7 +20,7 @@ import {
 } from './dto/prediction.dto';
 import { InputValidators } from './input-validators';
 import { newPrediction, Prediction } from './prediction.entity';
-import { modelInputNames, scanInput, toNamedInput, withoutNul } from './prediction-input';
+import { MAX_INPUT_DEPTH, modelInputNames, scanInput, toNamedInput, withoutNul } from './prediction-input';
 import { PredictionQueue } from './prediction-queue';
 import { PredictionFilter, PredictionsRepository } from './predictions.repository';
 
@@ -183,6 +184,12 @@ export class PredictionsService {
         `The input has more than ${this.maxElements} elements, the configured limit per prediction`,
       );
     }
+    if (scan.tooDeep) {
+      throw new AppError(
+        'INVALID_INPUT',
+        `input nests arrays and objects deeper than ${MAX_INPUT_DEPTH} levels`,
+      );
+    }
     if (scan.hasNul) throw new AppError('INVALID_INPUT', 'input strings and names must not contain U+0000');
     const named = toNamedInput(input, modelInputNames(model));
     const problem = this.validators.forModel(model)?.(named) ?? null;
@@ -264,17 +271,9 @@ export class PredictionsService {
   }
 }
 
-function parseInstant(name: string, value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime()))
-    throw new AppError('VALIDATION_FAILED', `${name} must be an ISO 8601 date-time`);
-  return date;
-}
-
 function toFilter(query: ListModelPredictionsQueryDto): PredictionFilter {
-  const from = parseInstant('from', query.from);
-  const to = parseInstant('to', query.to);
+  const from = query.from === undefined ? undefined : parseInstant('from', query.from);
+  const to = query.to === undefined ? undefined : parseInstant('to', query.to);
   if (from && to && from > to) throw new AppError('VALIDATION_FAILED', 'from must not be after to');
   return { status: query.status, from, to };
 }

@@ -150,7 +150,9 @@ export class UsersService {
     }
     return this.create({
       email: identity.email,
-      fullName: identity.fullName?.trim() || identity.email.split('@')[0] || identity.email,
+      fullName:
+        identity.fullName?.trim().slice(0, 200) ||
+        (identity.email.split('@')[0] || identity.email).slice(0, 200),
       oauthProvider: identity.provider,
       oauthId: identity.oauthId,
       avatarUrl: identity.avatarUrl,

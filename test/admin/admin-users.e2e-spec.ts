@@ -171,6 +171,8 @@ describe('admin of users (e2e)', () => {
 
     it.each([
       ['a non-boolean isActive', { isActive: 'no' }, /isActive/],
+      ['a null isActive', { isActive: null }, /isActive/],
+      ['a null isAdmin', { isAdmin: null }, /isAdmin/],
       ['an unknown field', { email: 'x@example.com' }, /email/],
     ])('refuses %s with 400', async (_label, body, field) => {
       const res = await patch(plain.id, body);

@@ -100,6 +100,12 @@ describe('API keys (e2e)', () => {
         .set(auth)
         .send({ name: 'x', expiresAt: 'next tuesday' });
       expectErrorShape(junk.body, 400, 'VALIDATION_FAILED');
+      // Valid ISO 8601 that JavaScript's Date cannot read: a 400, never a 500 from the insert.
+      for (const expiresAt of ['2030-W01-1', '20300101T000000Z', '2030-01-01T00']) {
+        const res = await t.http().post('/api/v1/api-keys').set(auth).send({ name: 'x', expiresAt });
+        expectErrorShape(res.body, 400, 'VALIDATION_FAILED');
+        expect(res.body.message).toMatch(/expiresAt/);
+      }
     });
 
     it.each([
@@ -210,6 +216,18 @@ describe('API keys (e2e)', () => {
       const second = await t.http().get(`/api/v1/api-keys?limit=2&cursor=${first.body.nextCursor}`).set(auth);
       expect(second.body.items.map((k: { name: string }) => k.name)).toEqual(['p0']);
       expect(second.body.nextCursor).toBeNull();
+    });
+
+    it('refuses a cursor it did not make with 400, even one naming a date Postgres cannot hold', async () => {
+      const u = await registerUser(t);
+      const auth = { Authorization: `Bearer ${u.accessToken}` };
+      const id = '00000000-0000-4000-8000-000000000000';
+      for (const at of ['-200000-01-01T00:00:00.000Z', '+275760-01-01T00:00:00.000Z', '2030-01-01', 12]) {
+        const cursor = Buffer.from(JSON.stringify([at, id])).toString('base64url');
+        const res = await t.http().get(`/api/v1/api-keys?cursor=${cursor}`).set(auth);
+        expectErrorShape(res.body, 400, 'VALIDATION_FAILED');
+        expect(res.body.message).toBe('cursor is not a cursor this API returned');
+      }
     });
 
     it('revokes with 204, keeps the key listed as inactive, and refuses it from the next request on', async () => {

@@ -32,6 +32,32 @@ describe('body limit, unknown routes and request ids (e2e)', () => {
     expect(res.body.message).toContain('2048');
   });
 
+  it('refuses a body that is not JSON with 415 before validating it; a bodyless request is not affected', async () => {
+    const form = await t
+      .http()
+      .post('/api/v1/auth/refresh')
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send('refreshToken=abc');
+    expectErrorShape(form.body, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expect(form.body.message).toBe(
+      'Send the body as application/json (got application/x-www-form-urlencoded)',
+    );
+    const plain = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .set('Content-Type', 'text/plain')
+      .send('{"email":"a@example.com","password":"x"}');
+    expectErrorShape(plain.body, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    // No body at all: validated as an empty object (400), and charset parameters are fine.
+    expectErrorShape((await t.http().post('/api/v1/auth/login')).body, 400, 'VALIDATION_FAILED');
+    const withCharset = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .set('Content-Type', 'application/json; charset=utf-8')
+      .send('{}');
+    expectErrorShape(withCharset.body, 400, 'VALIDATION_FAILED');
+  });
+
   it('parses a body just under the limit (and validates it: 400, not 413)', async () => {
     const body = JSON.stringify({
       email: uniqueEmail('under'),

@@ -305,6 +305,13 @@ describe('models (e2e)', () => {
       expect(res.body.message).toContain(field);
     });
 
+    it('metadata nested thousands deep → 400, not a 500', async () => {
+      const metadata = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+      const res = await upload(u, { name: 'deep-meta', metadata }, { bytes: modelBytes('skl-linreg') });
+      expectErrorShape(res.body, 400, 'VALIDATION_FAILED');
+      expect(res.body.message).toBe('metadata nests arrays and objects deeper than 64 levels');
+    });
+
     it('metadata that is not an object → 400', async () => {
       const res = await upload(u, { name: 'meta', metadata: '[1,2]' }, { bytes: modelBytes('skl-linreg') });
       expectErrorShape(res.body, 400, 'VALIDATION_FAILED');
@@ -314,6 +321,9 @@ describe('models (e2e)', () => {
       ['inputSchema', '{"type": "tensor"}'],
       ['outputSchema', '{"minItems": -1}'],
       ['inputSchema', '"a string"'],
+      // patterns run on RE2 (linear time), which has no backreferences or lookaround
+      ['inputSchema', '{"properties": {"x": {"type": "string", "pattern": "^(a)\\\\1$"}}}'],
+      ['inputSchema', '{"patternProperties": {"(?=a)a": {"type": "number"}}}'],
     ])('%s %s that is not a JSON Schema → 400 INVALID_SCHEMA', async (field, text) => {
       const res = await upload(u, { name: 'schema', [field]: text }, { bytes: modelBytes('skl-linreg') });
       expectErrorShape(res.body, 400, 'INVALID_SCHEMA');
@@ -541,9 +551,24 @@ describe('models (e2e)', () => {
         t.http().patch(`/api/v1/models/${m.id}`).set('Authorization', auth(alice)).send(body);
       expectErrorShape((await patch({ status: 'deleted' })).body, 400, 'VALIDATION_FAILED');
       expectErrorShape((await patch({ inputSchema: { type: 'tensor' } })).body, 400, 'INVALID_SCHEMA');
+      const backreference = { type: 'object', properties: { x: { type: 'string', pattern: '^(a)\\1$' } } };
+      const refused = await patch({ inputSchema: backreference });
+      expectErrorShape(refused.body, 400, 'INVALID_SCHEMA');
+      expect(refused.body.message).toContain('backreference');
       expectErrorShape((await patch({ outputSchema: 'x' })).body, 400, 'VALIDATION_FAILED');
       expectErrorShape((await patch({ name: 'renamed' })).body, 400, 'VALIDATION_FAILED');
       expectErrorShape((await patch({ metadata: [1] })).body, 400, 'VALIDATION_FAILED');
+      expectErrorShape((await patch({ status: null })).body, 400, 'VALIDATION_FAILED');
+      for (const field of ['metadata', 'inputSchema']) {
+        const res = await t
+          .http()
+          .patch(`/api/v1/models/${m.id}`)
+          .set('Authorization', auth(alice))
+          .set('Content-Type', 'application/json')
+          .send(`{"${field}":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`);
+        expectErrorShape(res.body, 400, 'VALIDATION_FAILED');
+        expect(res.body.message).toBe('The JSON body nests arrays and objects deeper than 64 levels');
+      }
       const [row] = await rows('select status, name from models where id = ?', [m.id]);
       expect(row).toEqual({ status: 'active', name: 'patch-bad' });
     });

@@ -178,6 +178,40 @@ describe('predictions (e2e)', () => {
       expect(after).toHaveLength(before.length + 1);
       expect(after[0]).toMatchObject({ status: 'failed', input_data: { input: [['a\uFFFDb', 1, 2, 3]] } });
     });
+
+    it('an input nested deeper than 32 levels is refused and recorded; the owner still reads it back', async () => {
+      // A caller with a `use` share must not be able to make the owner's history unreadable.
+      const tenant = await registerUser(t, 'deep-nesting');
+      const shared = await t
+        .http()
+        .post(`/api/v1/models/${linreg.id}/shares`)
+        .set('Authorization', `Bearer ${owner.accessToken}`)
+        .send({ userId: tenant.id, permission: 'use' });
+      expect(shared.status).toBe(201);
+      let input: unknown = 1;
+      for (let i = 0; i < 40; i++) input = [input];
+      for (const prefer of [undefined, 'respond-async']) {
+        const before = await predictionRows(t, tenant.id, linreg.id);
+        let req = t
+          .http()
+          .post(`/api/v1/models/${linreg.id}/predictions`)
+          .set('Authorization', `Bearer ${tenant.accessToken}`);
+        if (prefer) req = req.set('Prefer', prefer);
+        const res = await req.send({ input });
+        expectErrorShape(res.body, 400, 'INVALID_INPUT');
+        expect(res.body.message).toMatch(/deeper than 32 levels/);
+        const after = await predictionRows(t, tenant.id, linreg.id);
+        expect(after).toHaveLength(before.length + 1);
+        expect(after[0]).toMatchObject({ status: 'failed', input_data: input });
+        const listed = await get(owner.accessToken, `/models/${linreg.id}/predictions?limit=100`);
+        expect(listed.status).toBe(200);
+        expect(listed.body.items.map((p: { id: string }) => p.id)).toContain(after[0].id);
+        expect((await get(owner.accessToken, `/predictions/${after[0].id as string}`)).body).toMatchObject({
+          status: 'failed',
+          input,
+        });
+      }
+    });
   });
 
   describe('request shape errors are 400 and record nothing (no input, so no attempt)', () => {
@@ -191,6 +225,23 @@ describe('predictions (e2e)', () => {
       expectErrorShape(res.body, 400, 'VALIDATION_FAILED');
       expect(res.body.message).toMatch(message);
       expect(await predictionRows(t, owner.id, linreg.id)).toHaveLength(before.length);
+    });
+
+    it('a body nested thousands deep is refused as a whole (sync and async), not a 500', async () => {
+      const deep = `${'['.repeat(5000)}1${']'.repeat(5000)}`;
+      for (const prefer of [undefined, 'respond-async']) {
+        const before = await predictionRows(t, owner.id, linreg.id);
+        let req = t
+          .http()
+          .post(`/api/v1/models/${linreg.id}/predictions`)
+          .set('Authorization', `Bearer ${owner.accessToken}`)
+          .set('Content-Type', 'application/json');
+        if (prefer) req = req.set('Prefer', prefer);
+        const res = await req.send(`{"input":${deep}}`);
+        expectErrorShape(res.body, 400, 'VALIDATION_FAILED');
+        expect(res.body.message).toBe('The JSON body nests arrays and objects deeper than 64 levels');
+        expect(await predictionRows(t, owner.id, linreg.id)).toHaveLength(before.length);
+      }
     });
 
     it('a "__proto__" field is refused like any unknown field', async () => {

@@ -75,6 +75,7 @@ describe('/users/me and password change (e2e)', () => {
       ['an ftp avatar URL', { avatarUrl: 'ftp://example.com/a.png' }, /avatarUrl/],
       ['an empty fullName', { fullName: '   ' }, /fullName/],
       ['a too long fullName', { fullName: 'x'.repeat(201) }, /fullName/],
+      ['a null fullName', { fullName: null }, /fullName/],
       ['an attempt to change the e-mail', { email: 'new@example.com' }, /email/],
       ['an attempt to become admin', { isAdmin: true }, /isAdmin/],
     ])('refuses %s with 400 and changes nothing', async (_label, body, field) => {

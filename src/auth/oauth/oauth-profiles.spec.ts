@@ -152,3 +152,32 @@ describe('loadGitHubIdentity', () => {
     expect(await codeOf(loadGitHubIdentity(fetch, '/user', '/emails', 't'))).toBe('OAUTH_PROVIDER_ERROR');
   });
 });
+
+describe('profiles that do not fit the account columns', () => {
+  const google = (profile: Record<string, unknown>) =>
+    loadGoogleIdentity(
+      fakeFetch({ '/userinfo': { status: 200, body: { sub: '1', email: 'a@example.com', ...profile } } })
+        .fetch,
+      '/userinfo',
+      't',
+    );
+
+  it('cuts a display name to 200 characters, by code point', async () => {
+    const name = `${'é'.repeat(150)}${'😀'.repeat(100)}`;
+    const { fullName } = await google({ name });
+    expect(Array.from(fullName ?? '')).toHaveLength(200);
+    expect(fullName).toBe(`${'é'.repeat(150)}${'😀'.repeat(50)}`);
+  });
+
+  it('leaves out an avatar URL over 2048 characters or not http(s)', async () => {
+    expect((await google({ picture: `https://p/${'a'.repeat(2040)}` })).avatarUrl).toBeNull();
+    expect((await google({ picture: 'javascript:alert(1)' })).avatarUrl).toBeNull();
+    const fits = `https://p/${'a'.repeat(2038)}`;
+    expect((await google({ picture: fits })).avatarUrl).toBe(fits);
+  });
+
+  it('refuses an id or an e-mail too long to store as the provider error', async () => {
+    expect(await codeOf(google({ sub: 'x'.repeat(256) }))).toBe('OAUTH_PROVIDER_ERROR');
+    expect(await codeOf(google({ email: `${'a'.repeat(310)}@example.com` }))).toBe('OAUTH_PROVIDER_ERROR');
+  });
+});

@@ -44,6 +44,39 @@ function text(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
 }
 
+/** Column sizes of `users` (user.entity.ts) that a provider's profile fills. */
+const MAX_NAME = 200;
+const MAX_AVATAR_URL = 2048;
+const MAX_EMAIL = 320;
+const MAX_OAUTH_ID = 255;
+
+/**
+ * What a provider sent, made to fit the account's columns: a long display name is cut (by code point), an
+ * avatar URL that is too long or not http(s) is left out, and an id or e-mail too long to store is the provider's
+ * error (a 502, never a failed insert).
+ */
+function fitted(identity: OAuthIdentity, provider: string): OAuthIdentity {
+  if (identity.oauthId.length > MAX_OAUTH_ID)
+    throw new AppError(
+      'OAUTH_PROVIDER_ERROR',
+      `${provider} returned an account id longer than ${MAX_OAUTH_ID} characters`,
+    );
+  if (identity.email !== null && identity.email.length > MAX_EMAIL)
+    throw new AppError(
+      'OAUTH_PROVIDER_ERROR',
+      `${provider} returned an e-mail address longer than ${MAX_EMAIL} characters`,
+    );
+  const name =
+    identity.fullName === null ? null : Array.from(identity.fullName).slice(0, MAX_NAME).join('').trim();
+  const avatar = identity.avatarUrl;
+  return {
+    ...identity,
+    fullName: name || null,
+    avatarUrl:
+      avatar !== null && avatar.length <= MAX_AVATAR_URL && /^https?:\/\//i.test(avatar) ? avatar : null,
+  };
+}
+
 function providerError(provider: string, what: string, status: number): AppError {
   return new AppError('OAUTH_PROVIDER_ERROR', `${provider} answered ${status} when asked for ${what}`);
 }
@@ -59,15 +92,18 @@ export async function loadGoogleIdentity(
   const profile = record(body);
   const sub = text(profile.sub);
   if (!sub) throw new AppError('OAUTH_PROVIDER_ERROR', 'Google returned a profile without a subject id');
-  return {
-    provider: 'google',
-    oauthId: sub,
-    email: text(profile.email),
-    // Older Google endpoints send the flag as a string.
-    emailVerified: profile.email_verified === true || profile.email_verified === 'true',
-    fullName: text(profile.name),
-    avatarUrl: text(profile.picture),
-  };
+  return fitted(
+    {
+      provider: 'google',
+      oauthId: sub,
+      email: text(profile.email),
+      // Older Google endpoints send the flag as a string.
+      emailVerified: profile.email_verified === true || profile.email_verified === 'true',
+      fullName: text(profile.name),
+      avatarUrl: text(profile.picture),
+    },
+    'Google',
+  );
 }
 
 /**
@@ -101,12 +137,15 @@ export async function loadGitHubIdentity(
     }
   }
   if (!email) email = text(profile.email);
-  return {
-    provider: 'github',
-    oauthId: id,
-    email,
-    emailVerified,
-    fullName: text(profile.name) ?? text(profile.login),
-    avatarUrl: text(profile.avatar_url),
-  };
+  return fitted(
+    {
+      provider: 'github',
+      oauthId: id,
+      email,
+      emailVerified,
+      fullName: text(profile.name) ?? text(profile.login),
+      avatarUrl: text(profile.avatar_url),
+    },
+    'GitHub',
+  );
 }

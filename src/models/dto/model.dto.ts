@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsObject, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
+import { IsOmittable } from '../../common/validation';
 import { PageQueryDto } from '../../common/pagination';
 import { MODEL_STATUSES, MODEL_TYPES, ModelStatus, ModelType } from '../model.entity';
 import { MODEL_NAME_PATTERN } from '../model-rules';
@@ -78,7 +79,7 @@ export class UpdateModelDto {
 
   /** `deprecated` models still serve (with a Deprecation header); `archived` models refuse predictions. */
   @ApiPropertyOptional({ enum: MODEL_STATUSES })
-  @IsOptional()
+  @IsOmittable()
   @IsIn([...MODEL_STATUSES])
   status?: ModelStatus;
 

@@ -1,5 +1,6 @@
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, IsUrl, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { IsOmittable } from '../../common/validation';
 import { PageQueryDto } from '../../common/pagination';
 import type { User } from '../user.entity';
 
@@ -34,7 +35,7 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 
 export class UpdateMeDto {
   /** @example "Ada Lovelace" */
-  @IsOptional()
+  @IsOmittable()
   @Transform(trim)
   @IsString()
   @MinLength(1)
@@ -83,11 +84,11 @@ export class ListUsersQueryDto extends PageQueryDto {
 }
 
 export class AdminUpdateUserDto {
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   isActive?: boolean;
 
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   isAdmin?: boolean;
 }

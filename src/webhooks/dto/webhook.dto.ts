@@ -18,6 +18,7 @@ import {
   ValidateIf,
   type ValidationArguments,
 } from 'class-validator';
+import { IsOmittable } from '../../common/validation';
 import { DELIVERY_STATUSES, type DeliveryStatus, type WebhookDelivery } from '../webhook-delivery.entity';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType, type WebhookPayload } from '../webhook-events.catalogue';
 import { customHeadersProblem, MAX_CUSTOM_HEADERS } from '../webhook-headers';
@@ -65,7 +66,7 @@ export class CreateWebhookDto {
   })
   events!: WebhookEventType[];
 
-  /** Only hear events of this model (one you can view); null or absent for all your models. */
+  /** Only hear events of this model (one you own; not with model.deleted); null or absent for all your models. */
   @IsOptional()
   @ValidateIf((_, value) => value !== null)
   @IsUUID()
@@ -84,7 +85,7 @@ export class CreateWebhookDto {
   headers?: Record<string, string> | null;
 
   /** Retries after the first attempt, 0 to 20 (default 5). */
-  @IsOptional()
+  @IsOmittable()
   @Type(() => Number)
   @IsInt()
   @Min(0)
@@ -92,19 +93,20 @@ export class CreateWebhookDto {
   maxRetries?: number;
 
   /** Seconds to wait for the response, 1 to 30 (default 10). */
-  @IsOptional()
+  @IsOmittable()
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(30)
   timeoutSeconds?: number;
 
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   isActive?: boolean;
 }
 
-export class UpdateWebhookDto extends PartialType(CreateWebhookDto) {}
+/** Every field may be left out; one that is sent is validated as on create (`null` only where that allows it). */
+export class UpdateWebhookDto extends PartialType(CreateWebhookDto, { skipNullProperties: false }) {}
 
 export class WebhookResponseDto {
   id!: string;
