@@ -62,7 +62,7 @@ export const adminUpdateUser = <ThrowOnError extends boolean = false>(options: O
  * Your API keys, newest first (never the keys themselves)
  */
 export const listApiKeys = <ThrowOnError extends boolean = false>(options?: Options<ListApiKeysData, ThrowOnError>) => (options?.client ?? client).get<ListApiKeysResponses, ListApiKeysErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/api-keys',
     ...options
 });
@@ -71,7 +71,7 @@ export const listApiKeys = <ThrowOnError extends boolean = false>(options?: Opti
  * Create an API key (the key is shown only in this response)
  */
 export const createApiKey = <ThrowOnError extends boolean = false>(options: Options<CreateApiKeyData, ThrowOnError>) => (options.client ?? client).post<CreateApiKeyResponses, CreateApiKeyErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/api-keys',
     ...options,
     headers: {
@@ -84,7 +84,7 @@ export const createApiKey = <ThrowOnError extends boolean = false>(options: Opti
  * Revoke one of your API keys; it is refused from the next request on
  */
 export const revokeApiKey = <ThrowOnError extends boolean = false>(options: Options<RevokeApiKeyData, ThrowOnError>) => (options.client ?? client).delete<RevokeApiKeyResponses, RevokeApiKeyErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/api-keys/{id}',
     ...options
 });
@@ -354,7 +354,7 @@ export const updateMe = <ThrowOnError extends boolean = false>(options: Options<
  * Change your password (needs the current one); signs out every other session
  */
 export const changePassword = <ThrowOnError extends boolean = false>(options: Options<ChangePasswordData, ThrowOnError>) => (options.client ?? client).post<ChangePasswordResponses, ChangePasswordErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/users/me/password',
     ...options,
     headers: {

@@ -185,7 +185,7 @@ export type CreateWebhookDto = {
      */
     maxRetries?: number;
     /**
-     * Only hear events of this model (one you can view); null or absent for all your models.
+     * Only hear events of this model (one you own; not with model.deleted); null or absent for all your models.
      */
     modelId?: string | null;
     /**
@@ -577,7 +577,7 @@ export type UpdateWebhookDto = {
      */
     maxRetries?: number;
     /**
-     * Only hear events of this model (one you can view); null or absent for all your models.
+     * Only hear events of this model (one you own; not with model.deleted); null or absent for all your models.
      */
     modelId?: string | null;
     /**
@@ -894,6 +894,10 @@ export type AdminUpdateUserErrors = {
      */
     404: ErrorResponseDto;
     /**
+     * The change would leave no active administrator (LAST_ADMIN)
+     */
+    409: ErrorResponseDto;
+    /**
      * The request body is larger than the configured limit
      */
     413: ErrorResponseDto;
@@ -969,6 +973,10 @@ export type CreateApiKeyErrors = {
      * Called with an API key; this route needs a login token
      */
     403: ErrorResponseDto;
+    /**
+     * You already have 50 active API keys (API_KEY_LIMIT); revoke one first
+     */
+    409: ErrorResponseDto;
     /**
      * The request body is larger than the configured limit
      */
@@ -2096,7 +2104,7 @@ export type ChangePasswordErrors = {
      */
     401: ErrorResponseDto;
     /**
-     * Called with an API key; this route needs a login token
+     * Called with an API key (this route needs a login token), or the current password is not correct
      */
     403: ErrorResponseDto;
     /**
@@ -2167,6 +2175,14 @@ export type CreateWebhookErrors = {
      * No credentials, or a bad, expired or revoked token or API key, or a deactivated account
      */
     401: ErrorResponseDto;
+    /**
+     * `modelId` names a model shared with you: webhooks hear only events of your own models
+     */
+    403: ErrorResponseDto;
+    /**
+     * No model with this `modelId` that you can see
+     */
+    404: ErrorResponseDto;
     /**
      * The request body is larger than the configured limit
      */
@@ -2273,7 +2289,11 @@ export type UpdateWebhookErrors = {
      */
     401: ErrorResponseDto;
     /**
-     * Not found, or not visible to the caller
+     * `modelId` names a model shared with you: webhooks hear only events of your own models
+     */
+    403: ErrorResponseDto;
+    /**
+     * No such webhook of yours, or no model with this `modelId` that you can see
      */
     404: ErrorResponseDto;
     /**

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { mapPage, toPageQuery } from '../common/pagination';
 import { AdminOnly, ApiAuth } from '../common/decorators';
 import {
@@ -26,6 +26,9 @@ export class AdminUsersController {
   }
 
   @Patch(':id')
+  @ApiConflictResponse({
+    description: 'The change would leave no active administrator (LAST_ADMIN)',
+  })
   @ApiOperation({
     operationId: 'adminUpdateUser',
     summary: 'Activate, deactivate, promote or demote a user (admins only)',

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthContext } from '../common/auth-context';
 import { ApiAuth, Auth, LoginTokenOnly } from '../common/decorators';
 import { PageQueryDto, toPageQuery } from '../common/pagination';
@@ -15,6 +15,9 @@ export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
   @Post()
+  @ApiConflictResponse({
+    description: 'You already have 50 active API keys (API_KEY_LIMIT); revoke one first',
+  })
   @ApiOperation({
     operationId: 'createApiKey',
     summary: 'Create an API key (the key is shown only in this response)',

@@ -59,7 +59,9 @@ export class PasswordController {
 
   @Post()
   @HttpCode(200)
-  @LoginTokenOnly()
+  @LoginTokenOnly(
+    'Called with an API key (this route needs a login token), or the current password is not correct',
+  )
   @ApiOperation({
     operationId: 'changePassword',
     summary: 'Change your password (needs the current one); signs out every other session',

@@ -6,6 +6,7 @@ import type {
   ResponseObject,
 } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { STATUS_CODES } from 'node:http';
+import { BEARER_SCHEME, LOGIN_TOKEN_ONLY_EXTENSION } from './decorators';
 
 /**
  * Post-processing of the generated OpenAPI document, so the contract stays complete without every route
@@ -13,7 +14,8 @@ import { STATUS_CODES } from 'node:http';
  * - every operation documents the error responses it can give, all in the shared `ErrorResponseDto` shape
  *   (400 when it takes input, 401 when it needs credentials, 404 when it names a resource, 413 when it takes a
  *   body), and every error response that a decorator declared without a schema gets the error schema;
- * - a public operation says so with `security: []`;
+ * - a public operation says so with `security: []`, and a login-token-only one (`@LoginTokenOnly`) names only the
+ *   bearer scheme;
  * - keys are sorted so the committed `openapi.json` is stable.
  */
 
@@ -267,6 +269,11 @@ export function completeOpenApiDocument(document: OpenAPIObject): OpenAPIObject 
       if (!operation) continue;
       // An operation with no security requirement is public; say so instead of leaving it implicit.
       operation.security ??= [];
+      const extended = operation as OperationObject & Record<string, unknown>;
+      if (extended[LOGIN_TOKEN_ONLY_EXTENSION] === true) {
+        operation.security = [{ [BEARER_SCHEME]: [] }];
+        delete extended[LOGIN_TOKEN_ONLY_EXTENSION];
+      }
       declarePathParameters(operation, path);
       completeErrorResponses(operation, pathParams);
       for (const tag of operation.tags ?? []) used.add(tag);

@@ -10,7 +10,13 @@ import {
   Post,
   Query,
 } from '@nestjs/common';
-import { ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiExtraModels,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { AuthContext } from '../common/auth-context';
 import { ApiAuth, Auth } from '../common/decorators';
 import { mapPage, PageQueryDto } from '../common/pagination';
@@ -28,6 +34,10 @@ import {
 } from './dto/webhook.dto';
 import { WebhooksService } from './webhooks.service';
 
+/** Why a webhook's `modelId` can be refused with 403 (the fan-out only reaches the model owner's webhooks). */
+const MODEL_NOT_OWNED =
+  '`modelId` names a model shared with you: webhooks hear only events of your own models';
+
 const withSecret = ({
   webhook,
   secret,
@@ -44,6 +54,8 @@ export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}
 
   @Post()
+  @ApiForbiddenResponse({ description: MODEL_NOT_OWNED })
+  @ApiNotFoundResponse({ description: 'No model with this `modelId` that you can see' })
   @ApiOperation({
     operationId: 'createWebhook',
     summary: 'Subscribe a URL to events; the signing secret is shown only now',
@@ -68,6 +80,10 @@ export class WebhooksController {
   }
 
   @Patch(':id')
+  @ApiForbiddenResponse({ description: MODEL_NOT_OWNED })
+  @ApiNotFoundResponse({
+    description: 'No such webhook of yours, or no model with this `modelId` that you can see',
+  })
   @ApiOperation({
     operationId: 'updateWebhook',
     summary: 'Change a webhook (isActive: true re-enables a disabled one)',
