@@ -1,4 +1,4 @@
-import { Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -57,11 +57,24 @@ export const USER_AGENT = `Modelport-Webhooks/${packageVersion()}`;
 const RELOAD_AFTER_MS = 1000;
 
 /**
+ * Requests one process has in flight to one webhook. A slow endpoint (up to its 30 s timeout) then holds at most
+ * this many of the WEBHOOKS_DELIVERY_CONCURRENCY slots, and the rest stay free for every other webhook.
+ */
+export const SENDS_PER_WEBHOOK = 2;
+
+/**
+ * Deliveries of one webhook that a process keeps waiting in memory behind its in-flight requests, once the jobs
+ * that brought them have finished (so a batch job never waits on another tenant's slow endpoint). Beyond this,
+ * a delivery is handed to a `deliver` job delayed by the webhook's timeout, and waits in Redis and Postgres.
+ */
+export const WAITING_PER_WEBHOOK = 20;
+
+/**
  * Sends deliveries: one attempt at a time, recording each outcome on the delivery row and the webhook (retry
  * count, last triggered, consecutive failures, disabling on 410 or too many failed events).
  */
 @Injectable()
-export class WebhookDeliveryService {
+export class WebhookDeliveryService implements OnModuleDestroy {
   private readonly logger = new Logger(WebhookDeliveryService.name);
   private readonly backoff: BackoffSettings;
   private readonly disableAfter: number;
@@ -73,6 +86,11 @@ export class WebhookDeliveryService {
    * while the first runs skips it here, and one that comes later finds it no longer pending.
    */
   private readonly attempting = new Set<string>();
+  /** Per webhook id: its share of the `sends` slots (SENDS_PER_WEBHOOK); removed when idle. */
+  private readonly lanes = new Map<string, Semaphore>();
+  /** Attempts that outlive the job that brought them (a busy webhook's), by delivery id; awaited on shutdown. */
+  private readonly detached = new Map<string, Promise<void>>();
+  private closing = false;
 
   constructor(
     private readonly deliveries: WebhookDeliveriesRepository,
@@ -169,11 +187,23 @@ export class WebhookDeliveryService {
    * or nothing left to do); throws RetryDeliveryError when Bull should try again later.
    * `lastChance`: Bull will not run this job again, whatever the delivery row says.
    */
-  async attemptQueued(deliveryId: string, lastChance: boolean): Promise<void> {
+  async attemptQueued(
+    deliveryId: string,
+    lastChance: boolean,
+    scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
+  ): Promise<void> {
     const retry = await this.exclusively(deliveryId, async () => {
       const loadedAt = Date.now();
       const found = await this.deliveries.loadForAttempt(deliveryId);
       if (!found || found.delivery.status !== 'pending') return null; // deleted, or a duplicate of a finished one
+      const busy = this.busy(found.webhook);
+      if (busy === 'detach') {
+        // The job ends now; a retry the attempt needs becomes a `deliver` job of its own, as from a batch.
+        this.detach(found, loadedAt, scheduleRetry);
+        return null;
+      }
+      // Bull runs this job again after the delay (one of its attempts, none of the delivery's).
+      if (busy === 'defer' && !lastChance) return busyRetry(found.webhook);
       const outcome = await this.attempt(found, { lastChance, countsTowardsDisable: true, loadedAt });
       return outcome?.retry ?? null;
     });
@@ -209,12 +239,17 @@ export class WebhookDeliveryService {
             await scheduleRetry(found.delivery, new RetryDeliveryError('resumed', dueInMs));
             return null;
           }
-          const outcome = await this.attempt(found, {
-            lastChance: false,
-            countsTowardsDisable: true,
-            loadedAt,
-          });
-          if (outcome?.retry) await scheduleRetry(outcome.delivery, outcome.retry);
+          // A webhook that already has its requests in flight: not this batch's to wait for (see lanes).
+          const busy = this.busy(found.webhook);
+          if (busy === 'detach') {
+            this.detach(found, loadedAt, scheduleRetry);
+            return null;
+          }
+          if (busy === 'defer') {
+            await scheduleRetry(found.delivery, busyRetry(found.webhook));
+            return null;
+          }
+          await this.attemptAndSchedule(found, loadedAt, scheduleRetry);
           return null;
         }),
       ),
@@ -223,12 +258,72 @@ export class WebhookDeliveryService {
     if (failure) throw failure.reason;
   }
 
+  /** Stops taking new sends: deliveries still waiting for a webhook's slot go back to the relay's queue. */
+  async onModuleDestroy(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.detached.values()]);
+  }
+
+  /** A first attempt (or one handed over by a job), its retry handed to `scheduleRetry`. */
+  private async attemptAndSchedule(
+    found: LoadedAttempt,
+    loadedAt: number,
+    scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
+  ): Promise<void> {
+    const outcome = await this.attempt(found, { lastChance: false, countsTowardsDisable: true, loadedAt });
+    if (outcome?.retry) await scheduleRetry(outcome.delivery, outcome.retry);
+  }
+
+  /**
+   * Whether the webhook already has SENDS_PER_WEBHOOK requests in flight from this process, and if so where a new
+   * delivery of it goes: `detach` (wait in memory, after the job that brought it has ended) or, once
+   * WAITING_PER_WEBHOOK wait so, `defer` (a delayed job).
+   */
+  private busy(webhook: AttemptWebhook): 'no' | 'detach' | 'defer' {
+    const lane = this.lanes.get(webhook.id);
+    if (!lane?.full) return 'no';
+    return lane.queued < WAITING_PER_WEBHOOK ? 'detach' : 'defer';
+  }
+
+  /** Runs the attempt in the background, still counted as attempting (see `exclusively`), awaited on shutdown. */
+  private detach(
+    found: LoadedAttempt,
+    loadedAt: number,
+    scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
+  ): void {
+    const id = found.delivery.id;
+    const done = this.attemptAndSchedule(found, loadedAt, scheduleRetry)
+      .catch((error: unknown) =>
+        // The row is still pending and queued: the relay's stale sweep hands it back.
+        this.logger.error(
+          { err: error, deliveryId: id },
+          'A webhook delivery waiting for its endpoint failed',
+        ),
+      )
+      .finally(() => this.detached.delete(id));
+    this.detached.set(id, done);
+  }
+
+  /** `task` within the webhook's share of the send slots (its lane is dropped once idle). */
+  private async inLane<T>(webhookId: string, task: () => Promise<T>): Promise<T> {
+    let lane = this.lanes.get(webhookId);
+    if (!lane) {
+      lane = new Semaphore(SENDS_PER_WEBHOOK);
+      this.lanes.set(webhookId, lane);
+    }
+    try {
+      return await lane.run(task);
+    } finally {
+      if (lane.idle && this.lanes.get(webhookId) === lane) this.lanes.delete(webhookId);
+    }
+  }
+
   /** Runs `task` unless this process is already attempting the delivery (then: null). */
   private async exclusively(
     deliveryId: string,
     task: () => Promise<RetryDeliveryError | null>,
   ): Promise<RetryDeliveryError | null> {
-    if (this.attempting.has(deliveryId)) return null;
+    if (this.attempting.has(deliveryId) || this.detached.has(deliveryId)) return null;
     this.attempting.add(deliveryId);
     try {
       return await task();
@@ -249,32 +344,47 @@ export class WebhookDeliveryService {
     let { delivery, webhook } = found;
     // Stamped once a slot is free, so the signed timestamp is when the request really leaves.
     let sentAt = new Date();
-    const result = await this.sends.run(async (): Promise<SendResult | 'gone' | { notSent: string }> => {
-      if (options.loadedAt !== undefined && Date.now() - options.loadedAt > RELOAD_AFTER_MS) {
-        // The slot took a while: a webhook disabled, re-pointed or deleted meanwhile must be honoured.
-        const fresh = await this.deliveries.loadForAttempt(delivery.id);
-        if (!fresh || fresh.delivery.status !== 'pending' || fresh.delivery.attempts !== delivery.attempts)
-          return 'gone';
-        ({ delivery, webhook } = fresh);
-      }
-      if (!webhook.isActive && options.countsTowardsDisable) {
-        return {
-          notSent: `Not sent: the webhook is disabled${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}`,
-        };
-      }
-      const body = serializePayload(delivery.payload);
-      sentAt = new Date();
-      let headers: Record<string, string>;
-      try {
-        headers = this.buildHeaders(webhook, delivery.eventId, body, sentAt);
-      } catch (error) {
-        // No attempt can sign it (e.g. WEBHOOK_SECRET_KEY changed since the secret was stored): record why, once,
-        // rather than fail the job (and its batch) again and again.
-        const reason = error instanceof Error ? error.message : String(error);
-        return { notSent: `Not sent: the signing secret could not be decrypted (${reason})` };
-      }
-      return this.sender.send(webhook.url, headers, body, webhook.timeoutSeconds * 1000);
-    });
+    const result = await this.inLane(
+      webhook.id,
+      (): Promise<SendResult | 'gone' | 'closing' | { notSent: string }> =>
+        this.closing
+          ? Promise.resolve('closing')
+          : this.sends.run(async (): Promise<SendResult | 'gone' | { notSent: string }> => {
+              if (options.loadedAt !== undefined && Date.now() - options.loadedAt > RELOAD_AFTER_MS) {
+                // The slot took a while: a webhook disabled, re-pointed or deleted meanwhile must be honoured.
+                const fresh = await this.deliveries.loadForAttempt(delivery.id);
+                if (
+                  !fresh ||
+                  fresh.delivery.status !== 'pending' ||
+                  fresh.delivery.attempts !== delivery.attempts
+                )
+                  return 'gone';
+                ({ delivery, webhook } = fresh);
+              }
+              if (!webhook.isActive && options.countsTowardsDisable) {
+                return {
+                  notSent: `Not sent: the webhook is disabled${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}`,
+                };
+              }
+              const body = serializePayload(delivery.payload);
+              sentAt = new Date();
+              let headers: Record<string, string>;
+              try {
+                headers = this.buildHeaders(webhook, delivery.eventId, body, sentAt);
+              } catch (error) {
+                // No attempt can sign it (e.g. WEBHOOK_SECRET_KEY changed since the secret was stored): record why,
+                // once, rather than fail the job (and its batch) again and again.
+                const reason = error instanceof Error ? error.message : String(error);
+                return { notSent: `Not sent: the signing secret could not be decrypted (${reason})` };
+              }
+              return this.sender.send(webhook.url, headers, body, webhook.timeoutSeconds * 1000);
+            }),
+    );
+    if (result === 'closing') {
+      // Shut down before its turn came: back to the relay, which queues it again when a process starts.
+      await this.deliveries.unqueue([delivery.id]);
+      return null;
+    }
     if (result === 'gone') return null;
     if ('notSent' in result) {
       delivery.status = 'failed';
@@ -346,4 +456,12 @@ export function serializePayload(payload: WebhookPayload): string {
 
 function isSuccess(result: SendResult): boolean {
   return result.status !== null && result.status >= 200 && result.status < 300;
+}
+
+/** The retry of a delivery whose webhook is busy: when one of its requests in flight has surely ended. */
+function busyRetry(webhook: AttemptWebhook): RetryDeliveryError {
+  return new RetryDeliveryError(
+    'Not sent yet: the endpoint already has requests in flight',
+    webhook.timeoutSeconds * 1000,
+  );
 }

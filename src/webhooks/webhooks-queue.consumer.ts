@@ -63,6 +63,7 @@ export class WebhooksQueueConsumer implements OnApplicationBootstrap {
         this.deliveries.attemptQueued(
           (job.data as DeliverJobData).deliveryId,
           job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+          (delivery, retry) => this.scheduleRetry(delivery, retry),
         ),
       )
       .catch(stopped);
