@@ -31,24 +31,4 @@ describe('Semaphore', () => {
     await expect(semaphore.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(semaphore.run(() => Promise.resolve('next'))).resolves.toBe('next');
   });
-
-  it('tells whether it is full, how many wait and when it is idle', async () => {
-    const semaphore = new Semaphore(1);
-    expect({ full: semaphore.full, queued: semaphore.queued, idle: semaphore.idle }).toEqual({
-      full: false,
-      queued: 0,
-      idle: true,
-    });
-    let open!: () => void;
-    const first = semaphore.run(() => new Promise<void>((resolve) => (open = resolve)));
-    const second = semaphore.run(() => Promise.resolve());
-    expect({ full: semaphore.full, queued: semaphore.queued, idle: semaphore.idle }).toEqual({
-      full: true,
-      queued: 1,
-      idle: false,
-    });
-    open();
-    await Promise.all([first, second]);
-    expect(semaphore.idle).toBe(true);
-  });
 });

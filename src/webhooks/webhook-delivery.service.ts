@@ -20,6 +20,7 @@ import type { WebhookPayload } from './webhook-events.catalogue';
 import { WebhookSender, type SendResult } from './webhook-sender';
 import { signatureHeader } from './webhook-signer';
 import type { Webhook } from './webhook.entity';
+import { LANE_WAIT_EXPIRED, SLOW_REQUEST_MS, WebhookLanes } from './webhook-lanes';
 import { WebhooksRepository } from './webhooks.repository';
 
 /**
@@ -57,17 +58,17 @@ export const USER_AGENT = `Modelport-Webhooks/${packageVersion()}`;
 const RELOAD_AFTER_MS = 1000;
 
 /**
- * Requests one process has in flight to one webhook. A slow endpoint (up to its 30 s timeout) then holds at most
- * this many of the WEBHOOKS_DELIVERY_CONCURRENCY slots, and the rest stay free for every other webhook.
- */
-export const SENDS_PER_WEBHOOK = 2;
-
-/**
- * Deliveries of one webhook that a process keeps waiting in memory behind its in-flight requests, once the jobs
- * that brought them have finished (so a batch job never waits on another tenant's slow endpoint). Beyond this,
- * a delivery is handed to a `deliver` job delayed by the webhook's timeout, and waits in Redis and Postgres.
+ * Deliveries of one slow webhook that a process keeps waiting in memory for its lane (WebhookLanes), once the jobs
+ * that brought them have finished (so a batch job never waits on another tenant's slow endpoint). Beyond this, a
+ * delivery is handed to a `deliver` job delayed by the webhook's timeout, and waits in Redis and Postgres.
  */
 export const WAITING_PER_WEBHOOK = 20;
+
+/**
+ * How long a job waits for its delivery's lane before handing the delivery over: as long as a request takes to
+ * make its webhook a slow one, so a job waits on a fast webhook's lane as before and never long on a slow one's.
+ */
+const LANE_WAIT_IN_JOB_MS = SLOW_REQUEST_MS;
 
 /**
  * Sends deliveries: one attempt at a time, recording each outcome on the delivery row and the webhook (retry
@@ -86,8 +87,8 @@ export class WebhookDeliveryService implements OnModuleDestroy {
    * while the first runs skips it here, and one that comes later finds it no longer pending.
    */
   private readonly attempting = new Set<string>();
-  /** Per webhook id: its share of the `sends` slots (SENDS_PER_WEBHOOK); removed when idle. */
-  private readonly lanes = new Map<string, Semaphore>();
+  /** Each webhook's share of the `sends` slots. */
+  private readonly lanes: WebhookLanes;
   /** Attempts that outlive the job that brought them (a busy webhook's), by delivery id; awaited on shutdown. */
   private readonly detached = new Map<string, Promise<void>>();
   private closing = false;
@@ -109,6 +110,7 @@ export class WebhookDeliveryService implements OnModuleDestroy {
     };
     this.disableAfter = settings.disableAfterFailures;
     this.sends = new Semaphore(settings.deliveryConcurrency);
+    this.lanes = new WebhookLanes(settings.deliveryConcurrency);
   }
 
   /**
@@ -196,15 +198,17 @@ export class WebhookDeliveryService implements OnModuleDestroy {
       const loadedAt = Date.now();
       const found = await this.deliveries.loadForAttempt(deliveryId);
       if (!found || found.delivery.status !== 'pending') return null; // deleted, or a duplicate of a finished one
-      const busy = this.busy(found.webhook);
-      if (busy === 'detach') {
-        // The job ends now; a retry the attempt needs becomes a `deliver` job of its own, as from a batch.
-        this.detach(found, loadedAt, scheduleRetry);
-        return null;
-      }
-      // Bull runs this job again after the delay (one of its attempts, none of the delivery's).
-      if (busy === 'defer' && !lastChance) return busyRetry(found.webhook);
-      const outcome = await this.attempt(found, { lastChance, countsTowardsDisable: true, loadedAt });
+      // On its last chance the job waits for the webhook's lane however long it takes; otherwise it hands the
+      // delivery over rather than wait on a busy endpoint (see `handOver`).
+      if (!lastChance && this.slowAndFull(found.webhook))
+        return this.handOver(found, loadedAt, scheduleRetry, 'job');
+      const outcome = await this.attempt(found, {
+        lastChance,
+        countsTowardsDisable: true,
+        loadedAt,
+        maxLaneWaitMs: lastChance ? undefined : LANE_WAIT_IN_JOB_MS,
+      });
+      if (outcome === 'handOver') return this.handOver(found, loadedAt, scheduleRetry, 'job');
       return outcome?.retry ?? null;
     });
     if (retry) throw retry;
@@ -239,17 +243,16 @@ export class WebhookDeliveryService implements OnModuleDestroy {
             await scheduleRetry(found.delivery, new RetryDeliveryError('resumed', dueInMs));
             return null;
           }
-          // A webhook that already has its requests in flight: not this batch's to wait for (see lanes).
-          const busy = this.busy(found.webhook);
-          if (busy === 'detach') {
-            this.detach(found, loadedAt, scheduleRetry);
-            return null;
-          }
-          if (busy === 'defer') {
-            await scheduleRetry(found.delivery, busyRetry(found.webhook));
-            return null;
-          }
-          await this.attemptAndSchedule(found, loadedAt, scheduleRetry);
+          // A slow webhook with its requests in flight is not this batch's to wait for (see `handOver`).
+          if (this.slowAndFull(found.webhook)) return this.handOver(found, loadedAt, scheduleRetry, 'batch');
+          const outcome = await this.attempt(found, {
+            lastChance: false,
+            countsTowardsDisable: true,
+            loadedAt,
+            maxLaneWaitMs: LANE_WAIT_IN_JOB_MS,
+          });
+          if (outcome === 'handOver') return this.handOver(found, loadedAt, scheduleRetry, 'batch');
+          if (outcome?.retry) await scheduleRetry(outcome.delivery, outcome.retry);
           return null;
         }),
       ),
@@ -264,35 +267,48 @@ export class WebhookDeliveryService implements OnModuleDestroy {
     await Promise.allSettled([...this.detached.values()]);
   }
 
-  /** A first attempt (or one handed over by a job), its retry handed to `scheduleRetry`. */
-  private async attemptAndSchedule(
-    found: LoadedAttempt,
-    loadedAt: number,
-    scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
-  ): Promise<void> {
-    const outcome = await this.attempt(found, { lastChance: false, countsTowardsDisable: true, loadedAt });
-    if (outcome?.retry) await scheduleRetry(outcome.delivery, outcome.retry);
+  /** Whether the webhook is slow and its lane full (WebhookLanes): a new attempt would wait for long. */
+  private slowAndFull(webhook: AttemptWebhook): boolean {
+    return this.lanes.full(webhook.id) && this.lanes.isSlow(webhook.id);
   }
 
   /**
-   * Whether the webhook already has SENDS_PER_WEBHOOK requests in flight from this process, and if so where a new
-   * delivery of it goes: `detach` (wait in memory, after the job that brought it has ended) or, once
-   * WAITING_PER_WEBHOOK wait so, `defer` (a delayed job).
+   * A delivery its job will not wait for (its webhook is slow and busy, or its lane had no room within
+   * LANE_WAIT_IN_JOB_MS), so no job waits on another tenant's endpoint: it waits in memory after the job has ended
+   * (`detach`), or, once WAITING_PER_WEBHOOK of its webhook wait so, later: a batch hands it to a `deliver` job
+   * delayed by the webhook's timeout; a `deliver` job returns that delay for Bull to run it again (one of the job's
+   * attempts, none of the delivery's).
    */
-  private busy(webhook: AttemptWebhook): 'no' | 'detach' | 'defer' {
-    const lane = this.lanes.get(webhook.id);
-    if (!lane?.full) return 'no';
-    return lane.queued < WAITING_PER_WEBHOOK ? 'detach' : 'defer';
+  private async handOver(
+    found: LoadedAttempt,
+    loadedAt: number,
+    scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
+    from: 'batch' | 'job',
+  ): Promise<RetryDeliveryError | null> {
+    if (this.lanes.queued(found.webhook.id) < WAITING_PER_WEBHOOK) {
+      this.detach(found, loadedAt, scheduleRetry);
+      return null;
+    }
+    const later = busyRetry(found.webhook);
+    if (from === 'job') return later;
+    await scheduleRetry(found.delivery, later);
+    return null;
   }
 
-  /** Runs the attempt in the background, still counted as attempting (see `exclusively`), awaited on shutdown. */
+  /**
+   * Runs the attempt in the background, its retry handed to `scheduleRetry`; still counted as attempting (see
+   * `exclusively`), and awaited on shutdown.
+   */
   private detach(
     found: LoadedAttempt,
     loadedAt: number,
     scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
   ): void {
     const id = found.delivery.id;
-    const done = this.attemptAndSchedule(found, loadedAt, scheduleRetry)
+    const done = this.attempt(found, { lastChance: false, countsTowardsDisable: true, loadedAt })
+      .then(async (outcome) => {
+        if (outcome !== 'handOver' && outcome?.retry) await scheduleRetry(outcome.delivery, outcome.retry);
+      })
       .catch((error: unknown) =>
         // The row is still pending and queued: the relay's stale sweep hands it back.
         this.logger.error(
@@ -302,20 +318,6 @@ export class WebhookDeliveryService implements OnModuleDestroy {
       )
       .finally(() => this.detached.delete(id));
     this.detached.set(id, done);
-  }
-
-  /** `task` within the webhook's share of the send slots (its lane is dropped once idle). */
-  private async inLane<T>(webhookId: string, task: () => Promise<T>): Promise<T> {
-    let lane = this.lanes.get(webhookId);
-    if (!lane) {
-      lane = new Semaphore(SENDS_PER_WEBHOOK);
-      this.lanes.set(webhookId, lane);
-    }
-    try {
-      return await lane.run(task);
-    } finally {
-      if (lane.idle && this.lanes.get(webhookId) === lane) this.lanes.delete(webhookId);
-    }
   }
 
   /** Runs `task` unless this process is already attempting the delivery (then: null). */
@@ -339,12 +341,17 @@ export class WebhookDeliveryService implements OnModuleDestroy {
    */
   private async attempt(
     found: LoadedAttempt,
-    options: { lastChance: boolean; countsTowardsDisable: boolean; loadedAt?: number },
-  ): Promise<{ delivery: AttemptDelivery; retry: RetryDeliveryError | null } | null> {
+    options: {
+      lastChance: boolean;
+      countsTowardsDisable: boolean;
+      loadedAt?: number;
+      maxLaneWaitMs?: number;
+    },
+  ): Promise<{ delivery: AttemptDelivery; retry: RetryDeliveryError | null } | 'handOver' | null> {
     let { delivery, webhook } = found;
     // Stamped once a slot is free, so the signed timestamp is when the request really leaves.
     let sentAt = new Date();
-    const result = await this.inLane(
+    const result = await this.lanes.run(
       webhook.id,
       (): Promise<SendResult | 'gone' | 'closing' | { notSent: string }> =>
         this.closing
@@ -377,9 +384,16 @@ export class WebhookDeliveryService implements OnModuleDestroy {
                 const reason = error instanceof Error ? error.message : String(error);
                 return { notSent: `Not sent: the signing secret could not be decrypted (${reason})` };
               }
-              return this.sender.send(webhook.url, headers, body, webhook.timeoutSeconds * 1000);
+              const finished = this.lanes.sending(webhook.id);
+              try {
+                return await this.sender.send(webhook.url, headers, body, webhook.timeoutSeconds * 1000);
+              } finally {
+                finished();
+              }
             }),
+      options.maxLaneWaitMs,
     );
+    if (result === LANE_WAIT_EXPIRED) return 'handOver';
     if (result === 'closing') {
       // Shut down before its turn came: back to the relay, which queues it again when a process starts.
       await this.deliveries.unqueue([delivery.id]);

@@ -14,8 +14,8 @@ const SLOW_EVENTS = 10;
 jest.setTimeout(90_000);
 
 /**
- * One tenant's slow endpoint must not hold up another tenant's deliveries: a webhook has at most two requests in
- * flight per process, and a delivery waiting behind them does not keep its batch job's slot.
+ * One tenant's slow endpoint must not hold up another tenant's deliveries: a webhook never holds every send slot,
+ * a slow one at most two, and a delivery waiting for them does not keep its batch job's slot.
  */
 describe('webhook delivery fairness (e2e)', () => {
   let t: TestApp;
