@@ -217,6 +217,29 @@ describe('UsersService.findOrCreateFromOAuth', () => {
     expect(linked.avatarUrl).toBe('https://img.example.com/ada.png');
   });
 
+  it('refuses a deactivated account (USER_INACTIVE) without linking it or touching it', async () => {
+    const { repo, service } = setup();
+    const byEmail = repo.seed({
+      email: 'ada@example.com',
+      isActive: false,
+      oauthProvider: 'github',
+      oauthId: '7',
+    });
+    expect(await codeOf(service.findOrCreateFromOAuth(identity()))).toBe('USER_INACTIVE');
+    expect(byEmail).toEqual(
+      expect.objectContaining({ oauthProvider: 'github', oauthId: '7', avatarUrl: null }),
+    );
+    const linked = repo.seed({
+      email: 'b@example.com',
+      isActive: false,
+      oauthProvider: 'google',
+      oauthId: 'sub-2',
+    });
+    expect(await codeOf(service.findOrCreateFromOAuth(identity({ oauthId: 'sub-2' })))).toBe('USER_INACTIVE');
+    expect(linked.avatarUrl).toBeNull();
+    expect(repo.saves).toBe(0);
+  });
+
   it('does not mix up providers: the same id at another provider is another account', async () => {
     const { repo, service } = setup();
     repo.seed({ email: 'gh@example.com', oauthProvider: 'github', oauthId: 'sub-1' });

@@ -129,6 +129,7 @@ export class UsersService {
   async findOrCreateFromOAuth(identity: OAuthIdentity): Promise<User> {
     const linked = await this.users.findByOAuth(identity.provider, identity.oauthId);
     if (linked) {
+      assertActive(linked);
       if (!linked.avatarUrl && identity.avatarUrl) {
         linked.avatarUrl = identity.avatarUrl;
         await this.users.save(linked);
@@ -143,6 +144,8 @@ export class UsersService {
     }
     const byEmail = await this.findByEmail(identity.email);
     if (byEmail) {
+      // A deactivated account is refused before anything about it changes.
+      assertActive(byEmail);
       byEmail.oauthProvider = identity.provider;
       byEmail.oauthId = identity.oauthId;
       if (identity.avatarUrl) byEmail.avatarUrl = identity.avatarUrl;
@@ -158,4 +161,8 @@ export class UsersService {
       avatarUrl: identity.avatarUrl,
     });
   }
+}
+
+function assertActive(user: User): void {
+  if (!user.isActive) throw new AppError('USER_INACTIVE', 'This account is deactivated');
 }
