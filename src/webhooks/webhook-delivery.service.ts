@@ -27,6 +27,16 @@ import { WebhooksRepository } from './webhooks.repository';
  * An attempt that should be retried. A `deliver` job throws it, and Bull's `webhook` backoff strategy reads `delayMs`
  * from it; a batch hands it to its `scheduleRetry`.
  */
+/**
+ * Adds the `deliver` job of a delivery's next attempt, delayed by `retry.delayMs`. Its id is the delivery and its
+ * attempts so far, plus `key` when given (a deferral: a job of the same attempt may be running right now).
+ */
+export type ScheduleRetry = (
+  delivery: AttemptDelivery,
+  retry: RetryDeliveryError,
+  key?: string,
+) => Promise<void>;
+
 export class RetryDeliveryError extends Error {
   constructor(
     message: string,
@@ -59,10 +69,12 @@ const RELOAD_AFTER_MS = 1000;
 
 /**
  * Deliveries of one slow webhook that a process keeps waiting in memory for its lane (WebhookLanes), once the jobs
- * that brought them have finished (so a batch job never waits on another tenant's slow endpoint). Beyond this, a
- * delivery is handed to a `deliver` job delayed by the webhook's timeout, and waits in Redis and Postgres.
+ * that brought them have finished (so no job waits on another tenant's slow endpoint). With SENDS_PER_SLOW_WEBHOOK
+ * in flight and a timeout of at most 30 s, the last of them is sent within about 90 s, well before the relay's
+ * stale sweep (5 minutes) could hand its row to another process. Beyond this many, a delivery is deferred: its
+ * next attempt is set a timeout ahead and a `deliver` job delayed as long carries it, in Redis and Postgres.
  */
-export const WAITING_PER_WEBHOOK = 20;
+export const WAITING_PER_WEBHOOK = 4;
 
 /**
  * How long a job waits for its delivery's lane before handing the delivery over: as long as a request takes to
@@ -189,26 +201,15 @@ export class WebhookDeliveryService implements OnModuleDestroy {
    * or nothing left to do); throws RetryDeliveryError when Bull should try again later.
    * `lastChance`: Bull will not run this job again, whatever the delivery row says.
    */
-  async attemptQueued(
-    deliveryId: string,
-    lastChance: boolean,
-    scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
-  ): Promise<void> {
+  async attemptQueued(deliveryId: string, lastChance: boolean, scheduleRetry: ScheduleRetry): Promise<void> {
     const retry = await this.exclusively(deliveryId, async () => {
       const loadedAt = Date.now();
       const found = await this.deliveries.loadForAttempt(deliveryId);
       if (!found || found.delivery.status !== 'pending') return null; // deleted, or a duplicate of a finished one
-      // On its last chance the job waits for the webhook's lane however long it takes; otherwise it hands the
-      // delivery over rather than wait on a busy endpoint (see `handOver`).
-      if (!lastChance && this.slowAndFull(found.webhook))
-        return this.handOver(found, loadedAt, scheduleRetry, 'job');
-      const outcome = await this.attempt(found, {
-        lastChance,
-        countsTowardsDisable: true,
-        loadedAt,
-        maxLaneWaitMs: lastChance ? undefined : LANE_WAIT_IN_JOB_MS,
-      });
-      if (outcome === 'handOver') return this.handOver(found, loadedAt, scheduleRetry, 'job');
+      // Not waited for on a slow, busy webhook: handed over (see `handOver`), this job ends now either way.
+      if (this.slowAndFull(found.webhook)) return this.handOver(found, loadedAt, scheduleRetry);
+      const outcome = await this.attemptInJob(found, { lastChance, loadedAt });
+      if (outcome === 'handOver') return this.handOver(found, loadedAt, scheduleRetry);
       return outcome?.retry ?? null;
     });
     if (retry) throw retry;
@@ -226,7 +227,7 @@ export class WebhookDeliveryService implements OnModuleDestroy {
    */
   async attemptBatch(
     batch: { deliveryIds: string[]; claims?: string[] },
-    scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
+    scheduleRetry: ScheduleRetry,
   ): Promise<void> {
     const loadedAt = Date.now();
     const outcomes = await Promise.allSettled(
@@ -238,20 +239,18 @@ export class WebhookDeliveryService implements OnModuleDestroy {
           // waiting for a new claim: not this job's to send.
           const claim = batch.claims?.[i];
           if (claim !== undefined && found.claim !== claim) return null;
-          if (found.delivery.attempts > 0) {
-            const dueInMs = Math.max(0, (found.delivery.nextAttemptAt?.getTime() ?? 0) - Date.now());
-            await scheduleRetry(found.delivery, new RetryDeliveryError('resumed', dueInMs));
+          const due = found.delivery.nextAttemptAt?.getTime();
+          if (found.delivery.attempts > 0 || due !== undefined) {
+            // Attempted already, or deferred (its job is keyed by when it is due, so this adds no second one).
+            const dueInMs = Math.max(0, (due ?? 0) - Date.now());
+            const key = found.delivery.attempts === 0 && due !== undefined ? deferralKey(due) : undefined;
+            await scheduleRetry(found.delivery, new RetryDeliveryError('resumed', dueInMs), key);
             return null;
           }
           // A slow webhook with its requests in flight is not this batch's to wait for (see `handOver`).
-          if (this.slowAndFull(found.webhook)) return this.handOver(found, loadedAt, scheduleRetry, 'batch');
-          const outcome = await this.attempt(found, {
-            lastChance: false,
-            countsTowardsDisable: true,
-            loadedAt,
-            maxLaneWaitMs: LANE_WAIT_IN_JOB_MS,
-          });
-          if (outcome === 'handOver') return this.handOver(found, loadedAt, scheduleRetry, 'batch');
+          if (this.slowAndFull(found.webhook)) return this.handOver(found, loadedAt, scheduleRetry);
+          const outcome = await this.attemptInJob(found, { lastChance: false, loadedAt });
+          if (outcome === 'handOver') return this.handOver(found, loadedAt, scheduleRetry);
           if (outcome?.retry) await scheduleRetry(outcome.delivery, outcome.retry);
           return null;
         }),
@@ -261,10 +260,13 @@ export class WebhookDeliveryService implements OnModuleDestroy {
     if (failure) throw failure.reason;
   }
 
-  /** Stops taking new sends: deliveries still waiting for a webhook's slot go back to the relay's queue. */
+  /**
+   * Stops taking new sends: deliveries handed over from now on, and those still waiting for their webhook's lane,
+   * go back to the relay's queue (`queued_at` cleared), so the next process to start sends them at once.
+   */
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
-    await Promise.allSettled([...this.detached.values()]);
+    while (this.detached.size > 0) await Promise.allSettled([...this.detached.values()]);
   }
 
   /** Whether the webhook is slow and its lane full (WebhookLanes): a new attempt would wait for long. */
@@ -273,25 +275,51 @@ export class WebhookDeliveryService implements OnModuleDestroy {
   }
 
   /**
-   * A delivery its job will not wait for (its webhook is slow and busy, or its lane had no room within
-   * LANE_WAIT_IN_JOB_MS), so no job waits on another tenant's endpoint: it waits in memory after the job has ended
-   * (`detach`), or, once WAITING_PER_WEBHOOK of its webhook wait so, later: a batch hands it to a `deliver` job
-   * delayed by the webhook's timeout; a `deliver` job returns that delay for Bull to run it again (one of the job's
-   * attempts, none of the delivery's).
+   * An attempt within a job: it waits for its webhook's lane as long as the webhook is not slow (a fast one's lane
+   * frees within milliseconds), and gives up (`handOver`) once it is.
+   */
+  private async attemptInJob(
+    found: LoadedAttempt,
+    options: { lastChance: boolean; loadedAt: number },
+  ): ReturnType<WebhookDeliveryService['attempt']> {
+    for (;;) {
+      const outcome = await this.attempt(found, {
+        ...options,
+        countsTowardsDisable: true,
+        maxLaneWaitMs: LANE_WAIT_IN_JOB_MS,
+      });
+      if (outcome !== 'handOver' || this.lanes.isSlow(found.webhook.id)) return outcome;
+    }
+  }
+
+  /**
+   * A delivery its job does not wait for, because its webhook is slow and busy, so that no job waits on another
+   * tenant's endpoint. While shutting down it goes back to the relay. Otherwise it waits in memory after the job has
+   * ended (`detach`), or, once WAITING_PER_WEBHOOK of its webhook wait so, it is deferred: its next attempt is set
+   * one timeout ahead (which keeps the relay's stale sweep off it) and a `deliver` job keyed by that time carries it.
+   * Its attempts so far are untouched, and so are the job's: the job that hands it over returns normally.
    */
   private async handOver(
     found: LoadedAttempt,
     loadedAt: number,
-    scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
-    from: 'batch' | 'job',
-  ): Promise<RetryDeliveryError | null> {
-    if (this.lanes.queued(found.webhook.id) < WAITING_PER_WEBHOOK) {
+    scheduleRetry: ScheduleRetry,
+  ): Promise<null> {
+    const { delivery, webhook } = found;
+    if (this.closing) {
+      await this.deliveries.unqueue([delivery.id]);
+    } else if (this.lanes.queued(webhook.id) < WAITING_PER_WEBHOOK) {
       this.detach(found, loadedAt, scheduleRetry);
-      return null;
+    } else {
+      const delayMs = webhook.timeoutSeconds * 1000;
+      const due = Date.now() + delayMs;
+      delivery.nextAttemptAt = new Date(due);
+      await this.deliveries.saveAttempt(delivery);
+      await scheduleRetry(
+        delivery,
+        new RetryDeliveryError('Not sent yet: the endpoint already has requests in flight', delayMs),
+        deferralKey(due),
+      );
     }
-    const later = busyRetry(found.webhook);
-    if (from === 'job') return later;
-    await scheduleRetry(found.delivery, later);
     return null;
   }
 
@@ -299,11 +327,7 @@ export class WebhookDeliveryService implements OnModuleDestroy {
    * Runs the attempt in the background, its retry handed to `scheduleRetry`; still counted as attempting (see
    * `exclusively`), and awaited on shutdown.
    */
-  private detach(
-    found: LoadedAttempt,
-    loadedAt: number,
-    scheduleRetry: (delivery: AttemptDelivery, retry: RetryDeliveryError) => Promise<void>,
-  ): void {
+  private detach(found: LoadedAttempt, loadedAt: number, scheduleRetry: ScheduleRetry): void {
     const id = found.delivery.id;
     const done = this.attempt(found, { lastChance: false, countsTowardsDisable: true, loadedAt })
       .then(async (outcome) => {
@@ -472,10 +496,7 @@ function isSuccess(result: SendResult): boolean {
   return result.status !== null && result.status >= 200 && result.status < 300;
 }
 
-/** The retry of a delivery whose webhook is busy: when one of its requests in flight has surely ended. */
-function busyRetry(webhook: AttemptWebhook): RetryDeliveryError {
-  return new RetryDeliveryError(
-    'Not sent yet: the endpoint already has requests in flight',
-    webhook.timeoutSeconds * 1000,
-  );
+/** The job key of a deferred delivery: when it is due, so handing the same deferral over twice adds one job. */
+function deferralKey(dueMs: number): string {
+  return `at${dueMs}`;
 }

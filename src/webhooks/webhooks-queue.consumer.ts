@@ -52,8 +52,8 @@ export class WebhooksQueueConsumer implements OnApplicationBootstrap {
       // The job's name tells its data's shape.
       .process(DELIVER_BATCH_JOB, BATCHES_IN_FLIGHT, (job: Job<WebhookJobData>) =>
         this.batches.run(() =>
-          this.deliveries.attemptBatch(job.data as DeliverBatchJobData, (delivery, retry) =>
-            this.scheduleRetry(delivery, retry),
+          this.deliveries.attemptBatch(job.data as DeliverBatchJobData, (delivery, retry, key) =>
+            this.scheduleRetry(delivery, retry, key),
           ),
         ),
       )
@@ -63,7 +63,7 @@ export class WebhooksQueueConsumer implements OnApplicationBootstrap {
         this.deliveries.attemptQueued(
           (job.data as DeliverJobData).deliveryId,
           job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-          (delivery, retry) => this.scheduleRetry(delivery, retry),
+          (delivery, retry, key) => this.scheduleRetry(delivery, retry, key),
         ),
       )
       .catch(stopped);
@@ -76,16 +76,24 @@ export class WebhooksQueueConsumer implements OnApplicationBootstrap {
    * refuses the job, the row (pending, queued, its next attempt due) is handed back by the relay's stale sweep five
    * minutes after that attempt was due.
    */
-  private async scheduleRetry(delivery: AttemptDelivery, retry: RetryDeliveryError): Promise<void> {
+  private async scheduleRetry(
+    delivery: AttemptDelivery,
+    retry: RetryDeliveryError,
+    key?: string,
+  ): Promise<void> {
     try {
-      await withTimeout(this.addRetryJob(delivery, retry), ENQUEUE_TIMEOUT_MS);
+      await withTimeout(this.addRetryJob(delivery, retry, key), ENQUEUE_TIMEOUT_MS);
     } catch (error) {
       this.logger.warn(`Could not queue the retry of webhook delivery ${delivery.id}: ${String(error)}`);
     }
   }
 
-  private async addRetryJob(delivery: AttemptDelivery, retry: RetryDeliveryError): Promise<void> {
-    const jobId = `${delivery.id}:${delivery.attempts}`;
+  private async addRetryJob(
+    delivery: AttemptDelivery,
+    retry: RetryDeliveryError,
+    key?: string,
+  ): Promise<void> {
+    const jobId = `${delivery.id}:${delivery.attempts}${key === undefined ? '' : `:${key}`}`;
     const existing = await this.queue.getJob(jobId);
     const state = await existing?.getState();
     if (state === 'completed' || state === 'failed') await existing?.remove();
