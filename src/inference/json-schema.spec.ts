@@ -192,6 +192,30 @@ describe('uploader patterns (linear-time RE2 engine)', () => {
     expect(compileInputValidator(stringInput({ pattern: 'b+' }))({ text: 'abba' })).toBeNull();
   });
 
+  it('matches \\s, \\S and . as JavaScript does (Unicode whitespace, line terminators)', () => {
+    const cases: Array<[string, string[]]> = [
+      ['^\\S+$', ['ab', 'a\u00a0b', 'a\u2028b', 'a\u000bb', 'a b']],
+      ['^a\\sb$', ['a b', 'a\u00a0b', 'a\u3000b', 'a\ufeffb', 'axb']],
+      ['^[\\s\\d]+$', ['1 2', '1\u00a02', '1x2']],
+      ['^a.b$', ['axb', 'a\nb', 'a\rb', 'a\u2028b', 'a\u00a0b']],
+      ['^[.]$', ['.', 'x']],
+    ];
+    for (const [pattern, texts] of cases) {
+      const validate = compileInputValidator(stringInput({ pattern }));
+      for (const text of texts) {
+        const native = new RegExp(pattern, 'u').test(text);
+        expect({ pattern, text, matches: validate({ text }) === null }).toEqual({
+          pattern,
+          text,
+          matches: native,
+        });
+      }
+    }
+    expect(schemaError(stringInput({ pattern: '^[\\Sa]$' })).message).toContain(
+      '\\S inside a character class',
+    );
+  });
+
   it.each([
     ['a numbered backreference', '^(a)\\1$'],
     ['a backreference past \\7', '^(a)(b)(c)(d)(e)(f)(g)(h)\\8$'],

@@ -22,6 +22,48 @@ function hasBackreference(pattern: string): boolean {
   return false;
 }
 
+/** ECMAScript's `\s` (WhiteSpace and LineTerminator), as class items; RE2's `\s` is ASCII whitespace only. */
+const JS_WHITESPACE =
+  '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+/** What ECMAScript's `.` leaves out without the `s` flag; RE2's `.` leaves out only `\n`. */
+const JS_LINE_TERMINATORS = '\\n\\r\\u2028\\u2029';
+
+/**
+ * The pattern with the classes whose meaning differs between ECMAScript and RE2 spelled out, so RE2 matches as
+ * JavaScript would: `\s`, `\S` and (without the `s` flag) `.`. `\S` inside a character class has no such
+ * spelling and is refused.
+ */
+function withJavaScriptClasses(pattern: string, flags: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      const next = pattern.charAt(i + 1);
+      i++;
+      if (next === 's') out += inClass ? JS_WHITESPACE : `[${JS_WHITESPACE}]`;
+      else if (next === 'S' && !inClass) out += `[^${JS_WHITESPACE}]`;
+      else if (next === 'S')
+        refuse(
+          pattern,
+          'uses \\S inside a character class, which this engine cannot match as JavaScript does',
+        );
+      else out += c + next;
+    } else if (c === '[' && !inClass) {
+      inClass = true;
+      out += c;
+    } else if (c === ']' && inClass) {
+      inClass = false;
+      out += c;
+    } else if (c === '.' && !inClass && !flags.includes('s')) {
+      out += `[^${JS_LINE_TERMINATORS}]`;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 function refuse(pattern: string, why: string): never {
   throw new Error(`pattern ${JSON.stringify(pattern)} ${why}`);
 }
@@ -29,9 +71,8 @@ function refuse(pattern: string, why: string): never {
 function compileLinearRegExp(pattern: string, flags: string): RegExpLike {
   // JSON Schema patterns are ECMA-262 regexes; checking the syntax natively first (compiling only, no matching)
   // keeps RE2's translation from quietly reading an invalid escape as a literal.
-  let native: RegExp;
   try {
-    native = new RegExp(pattern, flags);
+    new RegExp(pattern, flags);
   } catch (err) {
     refuse(pattern, `is not a valid regular expression: ${(err as Error).message}`);
   }
@@ -41,7 +82,8 @@ function compileLinearRegExp(pattern: string, flags: string): RegExpLike {
   }
   let re2: RE2JS;
   try {
-    re2 = RE2JS.compile(RE2JS.translateRegExp(native));
+    const spelled = new RegExp(withJavaScriptClasses(pattern, flags), flags);
+    re2 = RE2JS.compile(RE2JS.translateRegExp(spelled));
   } catch (err) {
     refuse(
       pattern,

@@ -1,3 +1,4 @@
+import { AppError } from '../common/app-error';
 import { compileInputValidator } from '../inference/json-schema';
 import type { Model } from '../models/model.entity';
 
@@ -27,7 +28,18 @@ export class InputValidators {
       this.cache.set(key, cached);
       return cached;
     }
-    const validator = compileInputValidator(model.inputSchema);
+    let validator: InputValidator;
+    try {
+      validator = compileInputValidator(model.inputSchema);
+    } catch (err) {
+      // Stored before a rule it now breaks (say, a lookahead pattern, which the linear-time engine refuses): the
+      // model cannot serve until its owner replaces the schema; the caller's input is not at fault.
+      if (!(err instanceof AppError) || err.code !== 'INVALID_SCHEMA') throw err;
+      throw new AppError(
+        'MODEL_LOAD_FAILED',
+        `The model's input schema cannot be used (${err.message}); its owner can replace it with PATCH /models/${model.id}`,
+      );
+    }
     this.cache.set(key, validator);
     if (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
     return validator;

@@ -251,6 +251,22 @@ describe('PredictionsService.create', () => {
     expect(validators.size).toBe(2); // bounded: the oldest went
     expect(validators.forModel(makeModel({ inputSchema: null }))).toBeNull();
   });
+
+  it('answers a stored schema that no longer compiles (a lookahead from before RE2) as the model being unusable (422)', () => {
+    const model = makeModel({
+      inputSchema: { type: 'object', properties: { text: { type: 'string', pattern: '^(?!\\s*$).+' } } },
+    });
+    let error: unknown;
+    try {
+      new InputValidators().forModel(model);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toMatchObject({
+      code: 'MODEL_LOAD_FAILED',
+      message: expect.stringMatching(/PATCH \/models\/model-1/),
+    });
+  });
 });
 
 describe('PredictionsService.runQueued', () => {

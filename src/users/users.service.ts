@@ -153,9 +153,10 @@ export class UsersService {
     }
     return this.create({
       email: identity.email,
-      fullName:
-        identity.fullName?.trim().slice(0, 200) ||
-        (identity.email.split('@')[0] || identity.email).slice(0, 200),
+      fullName: firstCodePoints(
+        identity.fullName?.trim() || identity.email.split('@')[0] || identity.email,
+        200,
+      ),
       oauthProvider: identity.provider,
       oauthId: identity.oauthId,
       avatarUrl: identity.avatarUrl,
@@ -165,4 +166,9 @@ export class UsersService {
 
 function assertActive(user: User): void {
   if (!user.isActive) throw new AppError('USER_INACTIVE', 'This account is deactivated');
+}
+
+/** At most `count` code points of `text` (a cut never splits a surrogate pair). */
+function firstCodePoints(text: string, count: number): string {
+  return Array.from(text).slice(0, count).join('');
 }
