@@ -219,6 +219,22 @@ export class WebhookDeliveriesRepository extends EntityRepository<WebhookDeliver
     );
   }
 
+  /**
+   * Takes a delivery over from the job that carries it: a new claim, only if `claim` is still the row's (else null:
+   * it was handed back or claimed again meanwhile). A copy of that job run again then finds the claim moved and
+   * leaves the delivery alone, and the stale sweep's clock starts again.
+   */
+  async moveClaim(id: string, claim: string | null): Promise<string | null> {
+    const [row] = await queryOnPool<{ claim: string }>(
+      this.getEntityManager(),
+      `update webhook_deliveries set queued_at = clock_timestamp()
+        where id = $1 and status = 'pending' and queued_at is not distinct from $2::timestamptz
+        returning queued_at as claim`,
+      [id, claim],
+    );
+    return row?.claim ?? null;
+  }
+
   /** Outbox stage 2, give back: claimed deliveries whose jobs could not be added, for the next run to queue. */
   async unqueue(ids: string[]): Promise<void> {
     if (ids.length === 0) return;

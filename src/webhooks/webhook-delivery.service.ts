@@ -266,6 +266,7 @@ export class WebhookDeliveryService implements OnModuleDestroy {
    */
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
+    this.lanes.releaseWaiters();
     while (this.detached.size > 0) await Promise.allSettled([...this.detached.values()]);
   }
 
@@ -305,6 +306,11 @@ export class WebhookDeliveryService implements OnModuleDestroy {
     scheduleRetry: ScheduleRetry,
   ): Promise<null> {
     const { delivery, webhook } = found;
+    // Taken over from its job first: a copy of the job run again (Bull retries a batch that failed as a whole,
+    // perhaps in another process) must not send it too. Not ours any more: another job carries it.
+    const claim = await this.deliveries.moveClaim(delivery.id, found.claim ?? null);
+    if (claim === null) return null;
+    found.claim = claim;
     if (this.closing) {
       await this.deliveries.unqueue([delivery.id]);
     } else if (this.lanes.queued(webhook.id) < WAITING_PER_WEBHOOK) {
@@ -387,7 +393,9 @@ export class WebhookDeliveryService implements OnModuleDestroy {
                 if (
                   !fresh ||
                   fresh.delivery.status !== 'pending' ||
-                  fresh.delivery.attempts !== delivery.attempts
+                  fresh.delivery.attempts !== delivery.attempts ||
+                  // Handed back and claimed again meanwhile: the newer job sends it.
+                  (found.claim !== undefined && fresh.claim !== found.claim)
                 )
                   return 'gone';
                 ({ delivery, webhook } = fresh);
@@ -417,7 +425,12 @@ export class WebhookDeliveryService implements OnModuleDestroy {
             }),
       options.maxLaneWaitMs,
     );
-    if (result === LANE_WAIT_EXPIRED) return 'handOver';
+    if (result === LANE_WAIT_EXPIRED) {
+      if (!this.closing) return 'handOver';
+      // Shut down while it waited for its lane: back to the relay, which queues it again when a process starts.
+      await this.deliveries.unqueue([delivery.id]);
+      return null;
+    }
     if (result === 'closing') {
       // Shut down before its turn came: back to the relay, which queues it again when a process starts.
       await this.deliveries.unqueue([delivery.id]);

@@ -106,4 +106,22 @@ describe('WebhookLanes', () => {
     await running;
     expect(await lanes.run('w', () => Promise.resolve('sent'), 20)).toBe('sent');
   });
+
+  it('releases every waiter at once (shutdown), which then answers LANE_WAIT_EXPIRED', async () => {
+    const lanes = new WebhookLanes(2);
+    const first = gated();
+    const running = lanes.run('w', first.task);
+    await tick();
+    const waiting = [
+      lanes.run('w', () => Promise.resolve('a')),
+      lanes.run('w', () => Promise.resolve('b'), 60_000),
+    ];
+    await tick();
+    expect(lanes.queued('w')).toBe(2);
+    lanes.releaseWaiters();
+    expect(await Promise.all(waiting)).toEqual([LANE_WAIT_EXPIRED, LANE_WAIT_EXPIRED]);
+    first.open();
+    await running;
+    expect(lanes.full('w')).toBe(false);
+  });
 });

@@ -120,6 +120,17 @@ export class WebhookLanes {
     return false;
   }
 
+  /** Every waiting `run` gives up now (answers LANE_WAIT_EXPIRED), e.g. when the process shuts down. */
+  releaseWaiters(): void {
+    for (const [webhookId, lane] of this.lanes) {
+      for (const waiter of lane.waiting.splice(0)) {
+        clearTimeout(waiter.timer);
+        waiter.resolve(false);
+      }
+      this.dropIfIdle(webhookId, lane);
+    }
+  }
+
   private wait(lane: Lane, maxWaitMs: number | undefined): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
       const waiter: Waiter = { resolve };

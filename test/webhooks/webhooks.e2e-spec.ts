@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
+import { WebhookDeliveriesRepository } from '../../src/webhooks/webhook-deliveries.repository';
 import { DELIVER_BATCH_JOB, WEBHOOKS_QUEUE } from '../../src/webhooks/webhook-events.catalogue';
 import { createTestApp, expectErrorShape, registerUser, RegisteredUser, TestApp } from '../support/test-app';
 import { eventually, Receiver } from './support/receiver';
@@ -1011,6 +1012,26 @@ describe('webhooks (e2e)', () => {
       const delivery = await latestDelivery(u, hook.id, 'success');
       expect(delivery).toEqual(expect.objectContaining({ attempts: 1 }));
       expect(receiver.on('/reclaimed')).toHaveLength(1);
+    });
+
+    it('a delivery taken over from its batch (moveClaim) is left alone by a copy of that batch run again', async () => {
+      const u = await registerUser(t, 'taken-over');
+      const hook = await createWebhook(u, { url: receiver.url('/taken-over'), events: ['model.created'] });
+      const row = await queuedDelivery(hook.id);
+      const repository = t.app.get(WebhookDeliveriesRepository);
+      const moved = await repository.moveClaim(row.id, row.claim);
+      expect(moved).toEqual(expect.any(String));
+      expect(moved).not.toBe(row.claim);
+      // Only the holder of the current claim may move it.
+      expect(await repository.moveClaim(row.id, row.claim)).toBeNull();
+      const queue = webhookQueue();
+      const stale = await queue.add(DELIVER_BATCH_JOB, { deliveryIds: [row.id], claims: [row.claim] });
+      await stale.finished();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(receiver.on('/taken-over')).toHaveLength(0);
+      await queue.add(DELIVER_BATCH_JOB, { deliveryIds: [row.id], claims: [moved] });
+      await receiver.waitFor('/taken-over', 1);
+      expect(await latestDelivery(u, hook.id, 'success')).toEqual(expect.objectContaining({ attempts: 1 }));
     });
 
     it('a batch that meets a delivery already attempted waits for its backoff and sends it once', async () => {
