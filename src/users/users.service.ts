@@ -4,7 +4,7 @@ import { AppError } from '../common/app-error';
 import { Page, PageQuery } from '../common/pagination';
 import { AccessEpoch } from '../redis/redis.module';
 import { AdminUpdateUserDto, UpdateMeDto } from './dto/user.dto';
-import { OAuthProvider, User } from './user.entity';
+import { firstCodePoints, OAuthProvider, User, USER_FIELD_LENGTHS } from './user.entity';
 import { UserFilter, UsersRepository } from './users.repository';
 
 export interface NewUser {
@@ -155,7 +155,7 @@ export class UsersService {
       email: identity.email,
       fullName: firstCodePoints(
         identity.fullName?.trim() || identity.email.split('@')[0] || identity.email,
-        200,
+        USER_FIELD_LENGTHS.fullName,
       ),
       oauthProvider: identity.provider,
       oauthId: identity.oauthId,
@@ -166,9 +166,4 @@ export class UsersService {
 
 function assertActive(user: User): void {
   if (!user.isActive) throw new AppError('USER_INACTIVE', 'This account is deactivated');
-}
-
-/** At most `count` code points of `text` (a cut never splits a surrogate pair). */
-function firstCodePoints(text: string, count: number): string {
-  return Array.from(text).slice(0, count).join('');
 }

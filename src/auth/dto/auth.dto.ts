@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
 import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
 import { UserResponseDto } from '../../users/dto/user.dto';
+import { USER_FIELD_LENGTHS } from '../../users/user.entity';
 
 const trimLower = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? value.trim().toLowerCase() : value;
@@ -10,7 +11,7 @@ export class RegisterDto {
   /** Trimmed and lower-cased. @example "ada@example.com" */
   @Transform(trimLower)
   @IsEmail()
-  @MaxLength(320)
+  @MaxLength(USER_FIELD_LENGTHS.email)
   email!: string;
 
   /** 8 to 256 characters. @example "correct horse battery staple" */
@@ -23,7 +24,7 @@ export class RegisterDto {
   @Transform(trim)
   @IsString()
   @MinLength(1)
-  @MaxLength(200)
+  @MaxLength(USER_FIELD_LENGTHS.fullName)
   fullName!: string;
 }
 
@@ -31,7 +32,7 @@ export class LoginDto {
   /** @example "ada@example.com" */
   @Transform(trimLower)
   @IsEmail()
-  @MaxLength(320)
+  @MaxLength(USER_FIELD_LENGTHS.email)
   email!: string;
 
   /** @example "correct horse battery staple" */

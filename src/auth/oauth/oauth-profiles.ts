@@ -1,4 +1,5 @@
 import { AppError } from '../../common/app-error';
+import { firstCodePoints, USER_FIELD_LENGTHS } from '../../users/user.entity';
 import type { OAuthIdentity } from '../../users/users.service';
 
 /** Fetches a provider resource with the user's access token; the only HTTP the profile step does. */
@@ -44,18 +45,18 @@ function text(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
 }
 
-/** Column sizes of `users` (user.entity.ts) that a provider's profile fills. */
-const MAX_NAME = 200;
-const MAX_AVATAR_URL = 2048;
-const MAX_EMAIL = 320;
-const MAX_OAUTH_ID = 255;
-
 /**
  * What a provider sent, made to fit the account's columns: a long display name is cut (by code point), an
  * avatar URL that is too long or not http(s) is left out, and an id or e-mail too long to store is the provider's
  * error (a 502, never a failed insert).
  */
 function fitted(identity: OAuthIdentity, provider: string): OAuthIdentity {
+  const {
+    email: MAX_EMAIL,
+    fullName: MAX_NAME,
+    oauthId: MAX_OAUTH_ID,
+    avatarUrl: MAX_AVATAR_URL,
+  } = USER_FIELD_LENGTHS;
   if (identity.oauthId.length > MAX_OAUTH_ID)
     throw new AppError(
       'OAUTH_PROVIDER_ERROR',
@@ -66,8 +67,7 @@ function fitted(identity: OAuthIdentity, provider: string): OAuthIdentity {
       'OAUTH_PROVIDER_ERROR',
       `${provider} returned an e-mail address longer than ${MAX_EMAIL} characters`,
     );
-  const name =
-    identity.fullName === null ? null : Array.from(identity.fullName).slice(0, MAX_NAME).join('').trim();
+  const name = identity.fullName === null ? null : firstCodePoints(identity.fullName, MAX_NAME).trim();
   const avatar = identity.avatarUrl;
   return {
     ...identity,

@@ -2,7 +2,7 @@ import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, IsUrl, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { IsOmittable } from '../../common/validation';
 import { PageQueryDto } from '../../common/pagination';
-import type { User } from '../user.entity';
+import { type User, USER_FIELD_LENGTHS } from '../user.entity';
 
 export class UserResponseDto {
   id!: string;
@@ -39,14 +39,14 @@ export class UpdateMeDto {
   @Transform(trim)
   @IsString()
   @MinLength(1)
-  @MaxLength(200)
+  @MaxLength(USER_FIELD_LENGTHS.fullName)
   fullName?: string;
 
   /** An https URL, or null to clear it. @example "https://example.com/ada.png" */
   @IsOptional()
   @ValidateIf((_, value) => value !== null)
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true })
-  @MaxLength(2048)
+  @MaxLength(USER_FIELD_LENGTHS.avatarUrl)
   avatarUrl?: string | null;
 }
 
@@ -69,7 +69,7 @@ export class ListUsersQueryDto extends PageQueryDto {
   /** Part of the e-mail address, case-insensitive. */
   @IsOptional()
   @IsString()
-  @MaxLength(320)
+  @MaxLength(USER_FIELD_LENGTHS.email)
   email?: string;
 
   @IsOptional()
