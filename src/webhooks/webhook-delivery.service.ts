@@ -24,10 +24,6 @@ import { LANE_WAIT_EXPIRED, SLOW_REQUEST_MS, WebhookLanes } from './webhook-lane
 import { WebhooksRepository } from './webhooks.repository';
 
 /**
- * An attempt that should be retried. A `deliver` job throws it, and Bull's `webhook` backoff strategy reads `delayMs`
- * from it; a batch hands it to its `scheduleRetry`.
- */
-/**
  * Adds the `deliver` job of a delivery's next attempt, delayed by `retry.delayMs`. Its id is the delivery and its
  * attempts so far, plus `key` when given (a deferral: a job of the same attempt may be running right now).
  */
@@ -37,6 +33,10 @@ export type ScheduleRetry = (
   key?: string,
 ) => Promise<void>;
 
+/**
+ * An attempt that should be retried. A `deliver` job throws it, and Bull's `webhook` backoff strategy reads `delayMs`
+ * from it; a batch hands it to its `scheduleRetry`.
+ */
 export class RetryDeliveryError extends Error {
   constructor(
     message: string,
@@ -63,6 +63,13 @@ function packageVersion(): string {
 }
 
 export const USER_AGENT = `Modelport-Webhooks/${packageVersion()}`;
+
+/** The delivery and webhook an attempt sends, as read again after a long wait, and when its request left. */
+interface Sending {
+  delivery: AttemptDelivery;
+  webhook: AttemptWebhook;
+  sentAt: Date;
+}
 
 /** A delivery that waited longer than this for a send slot is read again before it is sent. */
 const RELOAD_AFTER_MS = 1000;
@@ -206,8 +213,6 @@ export class WebhookDeliveryService implements OnModuleDestroy {
       const loadedAt = Date.now();
       const found = await this.deliveries.loadForAttempt(deliveryId);
       if (!found || found.delivery.status !== 'pending') return null; // deleted, or a duplicate of a finished one
-      // Not waited for on a slow, busy webhook: handed over (see `handOver`), this job ends now either way.
-      if (this.slowAndFull(found.webhook)) return this.handOver(found, loadedAt, scheduleRetry);
       const outcome = await this.attemptInJob(found, { lastChance, loadedAt });
       if (outcome === 'handOver') return this.handOver(found, loadedAt, scheduleRetry);
       return outcome?.retry ?? null;
@@ -247,8 +252,6 @@ export class WebhookDeliveryService implements OnModuleDestroy {
             await scheduleRetry(found.delivery, new RetryDeliveryError('resumed', dueInMs), key);
             return null;
           }
-          // A slow webhook with its requests in flight is not this batch's to wait for (see `handOver`).
-          if (this.slowAndFull(found.webhook)) return this.handOver(found, loadedAt, scheduleRetry);
           const outcome = await this.attemptInJob(found, { lastChance: false, loadedAt });
           if (outcome === 'handOver') return this.handOver(found, loadedAt, scheduleRetry);
           if (outcome?.retry) await scheduleRetry(outcome.delivery, outcome.retry);
@@ -270,26 +273,24 @@ export class WebhookDeliveryService implements OnModuleDestroy {
     while (this.detached.size > 0) await Promise.allSettled([...this.detached.values()]);
   }
 
-  /** Whether the webhook is slow and its lane full (WebhookLanes): a new attempt would wait for long. */
-  private slowAndFull(webhook: AttemptWebhook): boolean {
-    return this.lanes.full(webhook.id) && this.lanes.isSlow(webhook.id);
-  }
-
   /**
    * An attempt within a job: it waits for its webhook's lane as long as the webhook is not slow (a fast one's lane
-   * frees within milliseconds), and gives up (`handOver`) once it is.
+   * frees within milliseconds), and gives up (`handOver`, which the caller does) at once or as soon as it is slow,
+   * so that no job waits on another tenant's slow endpoint.
    */
   private async attemptInJob(
     found: LoadedAttempt,
     options: { lastChance: boolean; loadedAt: number },
   ): ReturnType<WebhookDeliveryService['attempt']> {
+    const webhookId = found.webhook.id;
+    if (this.lanes.full(webhookId) && this.lanes.isSlow(webhookId)) return 'handOver';
     for (;;) {
       const outcome = await this.attempt(found, {
         ...options,
         countsTowardsDisable: true,
         maxLaneWaitMs: LANE_WAIT_IN_JOB_MS,
       });
-      if (outcome !== 'handOver' || this.lanes.isSlow(found.webhook.id)) return outcome;
+      if (outcome !== 'handOver' || this.lanes.isSlow(webhookId)) return outcome;
     }
   }
 
@@ -378,64 +379,20 @@ export class WebhookDeliveryService implements OnModuleDestroy {
       maxLaneWaitMs?: number;
     },
   ): Promise<{ delivery: AttemptDelivery; retry: RetryDeliveryError | null } | 'handOver' | null> {
-    let { delivery, webhook } = found;
-    // Stamped once a slot is free, so the signed timestamp is when the request really leaves.
-    let sentAt = new Date();
+    const sending: Sending = { delivery: found.delivery, webhook: found.webhook, sentAt: new Date() };
     const result = await this.lanes.run(
-      webhook.id,
+      found.webhook.id,
       (): Promise<SendResult | 'gone' | 'closing' | { notSent: string }> =>
-        this.closing
-          ? Promise.resolve('closing')
-          : this.sends.run(async (): Promise<SendResult | 'gone' | { notSent: string }> => {
-              if (options.loadedAt !== undefined && Date.now() - options.loadedAt > RELOAD_AFTER_MS) {
-                // The slot took a while: a webhook disabled, re-pointed or deleted meanwhile must be honoured.
-                const fresh = await this.deliveries.loadForAttempt(delivery.id);
-                if (
-                  !fresh ||
-                  fresh.delivery.status !== 'pending' ||
-                  fresh.delivery.attempts !== delivery.attempts ||
-                  // Handed back and claimed again meanwhile: the newer job sends it.
-                  (found.claim !== undefined && fresh.claim !== found.claim)
-                )
-                  return 'gone';
-                ({ delivery, webhook } = fresh);
-              }
-              if (!webhook.isActive && options.countsTowardsDisable) {
-                return {
-                  notSent: `Not sent: the webhook is disabled${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}`,
-                };
-              }
-              const body = serializePayload(delivery.payload);
-              sentAt = new Date();
-              let headers: Record<string, string>;
-              try {
-                headers = this.buildHeaders(webhook, delivery.eventId, body, sentAt);
-              } catch (error) {
-                // No attempt can sign it (e.g. WEBHOOK_SECRET_KEY changed since the secret was stored): record why,
-                // once, rather than fail the job (and its batch) again and again.
-                const reason = error instanceof Error ? error.message : String(error);
-                return { notSent: `Not sent: the signing secret could not be decrypted (${reason})` };
-              }
-              const finished = this.lanes.sending(webhook.id);
-              try {
-                return await this.sender.send(webhook.url, headers, body, webhook.timeoutSeconds * 1000);
-              } finally {
-                finished();
-              }
-            }),
+        this.closing ? Promise.resolve('closing') : this.sends.run(() => this.send(found, sending, options)),
       options.maxLaneWaitMs,
     );
-    if (result === LANE_WAIT_EXPIRED) {
-      if (!this.closing) return 'handOver';
-      // Shut down while it waited for its lane: back to the relay, which queues it again when a process starts.
-      await this.deliveries.unqueue([delivery.id]);
-      return null;
-    }
-    if (result === 'closing') {
+    if (result === LANE_WAIT_EXPIRED && !this.closing) return 'handOver';
+    if (result === LANE_WAIT_EXPIRED || result === 'closing') {
       // Shut down before its turn came: back to the relay, which queues it again when a process starts.
-      await this.deliveries.unqueue([delivery.id]);
+      await this.deliveries.unqueue([found.delivery.id]);
       return null;
     }
+    const { delivery, webhook, sentAt } = sending;
     if (result === 'gone') return null;
     if ('notSent' in result) {
       delivery.status = 'failed';
@@ -478,6 +435,54 @@ export class WebhookDeliveryService implements OnModuleDestroy {
     this.metrics?.observeWebhookDelivery(isSuccess(result) ? 'success' : retry ? 'retry' : 'failed');
     await this.deliveries.saveAttempt(delivery);
     return { delivery, retry };
+  }
+
+  /**
+   * The request of one attempt, once it holds a send slot; updates `sending` (the delivery and webhook as read
+   * again after a long wait, and when the request left, which the signature's timestamp names).
+   */
+  private async send(
+    found: LoadedAttempt,
+    sending: Sending,
+    options: { countsTowardsDisable: boolean; loadedAt?: number },
+  ): Promise<SendResult | 'gone' | { notSent: string }> {
+    if (options.loadedAt !== undefined && Date.now() - options.loadedAt > RELOAD_AFTER_MS) {
+      // The slot took a while: a webhook disabled, re-pointed or deleted meanwhile must be honoured.
+      const fresh = await this.deliveries.loadForAttempt(found.delivery.id);
+      if (
+        !fresh ||
+        fresh.delivery.status !== 'pending' ||
+        fresh.delivery.attempts !== found.delivery.attempts ||
+        // Handed back and claimed again meanwhile: the newer job sends it.
+        (found.claim !== undefined && fresh.claim !== found.claim)
+      )
+        return 'gone';
+      sending.delivery = fresh.delivery;
+      sending.webhook = fresh.webhook;
+    }
+    const { delivery, webhook } = sending;
+    if (!webhook.isActive && options.countsTowardsDisable) {
+      return {
+        notSent: `Not sent: the webhook is disabled${webhook.disabledReason ? ` (${webhook.disabledReason})` : ''}`,
+      };
+    }
+    const body = serializePayload(delivery.payload);
+    sending.sentAt = new Date();
+    let headers: Record<string, string>;
+    try {
+      headers = this.buildHeaders(webhook, delivery.eventId, body, sending.sentAt);
+    } catch (error) {
+      // No attempt can sign it (e.g. WEBHOOK_SECRET_KEY changed since the secret was stored): record why, once,
+      // rather than fail the job (and its batch) again and again.
+      const reason = error instanceof Error ? error.message : String(error);
+      return { notSent: `Not sent: the signing secret could not be decrypted (${reason})` };
+    }
+    const finished = this.lanes.sending(webhook.id);
+    try {
+      return await this.sender.send(webhook.url, headers, body, webhook.timeoutSeconds * 1000);
+    } finally {
+      finished();
+    }
   }
 
   private finish(delivery: AttemptDelivery, status: 'success' | 'failed'): void {
