@@ -109,6 +109,19 @@ describe('compileInputValidator', () => {
   });
 });
 
+/** The error `assertValidJsonSchema` refuses `schema` with, checked to be INVALID_SCHEMA. */
+function schemaError(schema: unknown): AppError {
+  let error: unknown;
+  try {
+    assertValidJsonSchema(schema);
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(AppError);
+  expect((error as AppError).code).toBe('INVALID_SCHEMA');
+  return error as AppError;
+}
+
 describe('assertValidJsonSchema', () => {
   it('accepts a valid schema, including uploader-written ones with formats', () => {
     expect(() => assertValidJsonSchema(deriveInputSchema([spec('x', 'float32', ['N'])]))).not.toThrow();
@@ -128,14 +141,7 @@ describe('assertValidJsonSchema', () => {
     ['an unknown dialect', { $schema: 'https://example.com/not-a-dialect' }],
     ['an unresolvable $ref', { $ref: '#/definitions/missing' }],
   ])('refuses %s with INVALID_SCHEMA', (_what, schema) => {
-    let error: unknown;
-    try {
-      assertValidJsonSchema(schema);
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe('INVALID_SCHEMA');
+    schemaError(schema);
   });
 });
 
@@ -144,18 +150,6 @@ describe('uploader patterns (linear-time RE2 engine)', () => {
     type: 'object',
     properties: { text: { type: 'string', ...keywords } },
   });
-
-  function schemaError(schema: unknown): AppError {
-    let error: unknown;
-    try {
-      assertValidJsonSchema(schema);
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe('INVALID_SCHEMA');
-    return error as AppError;
-  }
 
   it('answers a catastrophic-backtracking pattern on a long non-matching input (refused, not hung)', () => {
     // ^(a|a)+$ on "aaa…a!" takes exponential time on a backtracking engine: ~40 characters would block for hours.

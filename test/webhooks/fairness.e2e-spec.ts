@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
+import { loadModelFolder } from '../../src/inference/testing/model-cases';
+import { FIXTURES_DIR, uploadOk } from '../predictions/prediction-helpers';
 import { createTestApp, registerUser, RegisteredUser, TestApp } from '../support/test-app';
 import { eventually, Receiver } from './support/receiver';
 
-const FIXTURES = path.join(__dirname, '..', 'fixtures', 'models');
 const bearer = (u: RegisteredUser) => `Bearer ${u.accessToken}`;
 
 /** How long the slow endpoint holds each request before answering 200 (under its 5 s timeout). */
@@ -33,17 +32,6 @@ describe('webhook delivery fairness (e2e)', () => {
     await receiver.close();
   });
 
-  async function uploadModel(u: RegisteredUser, name: string): Promise<string> {
-    const res = await t
-      .http()
-      .post('/api/v1/models')
-      .set('Authorization', bearer(u))
-      .field('name', name)
-      .attach('file', readFileSync(path.join(FIXTURES, 'skl-linreg', 'model.onnx')), 'model.onnx');
-    expect(res.status).toBe(201);
-    return res.body.id as string;
-  }
-
   async function subscribe(u: RegisteredUser, pathName: string, modelId: string): Promise<string> {
     const res = await t
       .http()
@@ -64,8 +52,9 @@ describe('webhook delivery fairness (e2e)', () => {
     t.http().patch(`/api/v1/models/${id}`).set('Authorization', bearer(u)).send({ description });
 
   it("delivers to a fast endpoint while a slow one's requests are held, and the slow one still gets every event", async () => {
-    const slowModel = await uploadModel(alice, 'slow-owner');
-    const fastModel = await uploadModel(bob, 'fast-owner');
+    const linreg = loadModelFolder(FIXTURES_DIR, 'skl-linreg');
+    const slowModel = (await uploadOk(t, alice.accessToken, linreg, { name: 'slow-owner' })).id;
+    const fastModel = (await uploadOk(t, bob.accessToken, linreg, { name: 'fast-owner' })).id;
     const slowHook = await subscribe(alice, '/slow', slowModel);
     await subscribe(bob, '/fast', fastModel);
     receiver.respond('/slow', () => ({ status: 200, body: 'ok', delayMs: HOLD_MS }));
