@@ -13,7 +13,6 @@ import { mapError } from '../common/all-exceptions.filter';
 import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
 import type { ErrorResponseDto } from '../common/error-response.dto';
-import { assertJsonDepth } from '../common/json-depth';
 import { SAFE_REQUEST_ID } from '../common/request-id.middleware';
 import { HELMET_OPTIONS } from '../common/security-headers';
 import type { AppConfig } from '../config/app.config';
@@ -57,7 +56,7 @@ export interface FastPathDeps {
  * (see bench/README.md). This handler sits in front of Express on the same server and does exactly what that
  * chain does for this one route, in the same order and with the same answers:
  *
- * request id → security headers → JSON body (limit, MALFORMED_JSON, depth) → API key or login token → the
+ * request id → security headers → JSON body (limit, MALFORMED_JSON) → API key or login token → the
  * `predictions` throttle → `use` permission on the model → the body's shape → PredictionsService.create (the same
  * checks, the same recorded row and outbox row, answered once the row is durable) → 201 with the same headers.
  *
@@ -224,8 +223,6 @@ export class PredictionFastPath {
       let body: unknown;
       try {
         body = parseJsonBody(text);
-        // As jsonDepthGuard does after Express's body parser.
-        assertJsonDepth('The JSON body', body);
       } catch (err) {
         finish(err);
         return;

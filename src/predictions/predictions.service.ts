@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { AppError } from '../common/app-error';
 import type { AuthContext } from '../common/auth-context';
 import { parseInstant } from '../common/instant';
+import { jsonDepth, MAX_JSON_DEPTH, tooDeepError } from '../common/json-depth';
 import { mapPage, Page, toPageQuery } from '../common/pagination';
 import type { AppConfig } from '../config/app.config';
 import { RecordedEvent, WebhookEventsService } from '../events/webhook-events.service';
@@ -97,6 +98,8 @@ export class PredictionsService {
     try {
       namedInput = this.checkInput(model, input);
     } catch (err) {
+      // The request body itself refused (see checkInput): nothing was attempted, so nothing is recorded.
+      if ((err as AppError).code === 'VALIDATION_FAILED') throw err;
       if ((err as AppError).code === 'INVALID_INPUT' && scanInput(input, Infinity).hasNul) {
         prediction.inputData = withoutNul(input);
       }
@@ -185,6 +188,9 @@ export class PredictionsService {
       );
     }
     if (scan.tooDeep) {
+      // Nested past the limit of a whole JSON body (`{"input": …}` is one level more): refused as jsonDepthGuard
+      // refuses it on the Express route. The fast path leaves the depth to this walk, the one its input gets anyway.
+      if (jsonDepth(input, MAX_JSON_DEPTH - 1) > MAX_JSON_DEPTH - 1) throw tooDeepError('The JSON body');
       throw new AppError(
         'INVALID_INPUT',
         `input nests arrays and objects deeper than ${MAX_INPUT_DEPTH} levels`,
