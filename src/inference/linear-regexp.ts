@@ -12,16 +12,6 @@ import { RE2JS } from 're2js';
 type RegExpEngine = NonNullable<CodeOptions['regExp']>;
 type RegExpLike = ReturnType<RegExpEngine>;
 
-/** Whether the pattern escapes `1`…`9` or `k`: a backreference (or, in a class, something RE2 refuses too). */
-function hasBackreference(pattern: string): boolean {
-  for (let i = 0; i < pattern.length; i++) {
-    if (pattern[i] !== '\\') continue;
-    i++; // the escaped character
-    if (/[1-9k]/.test(pattern.charAt(i))) return true;
-  }
-  return false;
-}
-
 /** ECMAScript's `\s` (WhiteSpace and LineTerminator), as class items; RE2's `\s` is ASCII whitespace only. */
 const JS_WHITESPACE =
   '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
@@ -30,8 +20,9 @@ const JS_LINE_TERMINATORS = '\\n\\r\\u2028\\u2029';
 
 /**
  * The pattern with the classes whose meaning differs between ECMAScript and RE2 spelled out, so RE2 matches as
- * JavaScript would: `\s`, `\S` and (without the `s` flag) `.`. `\S` inside a character class has no such
- * spelling and is refused.
+ * JavaScript would: `\s`, `\S` and (without the `s` flag) `.`. Refused: `\S` inside a character class, which has
+ * no such spelling, and an escaped `1`…`9` or `k` (a backreference, or in a class something RE2 refuses too), which
+ * RE2's translation would otherwise quietly read as a literal (`\8`, `\9`, `\k<name>`).
  */
 function withJavaScriptClasses(pattern: string, flags: string): string {
   let out = '';
@@ -41,6 +32,8 @@ function withJavaScriptClasses(pattern: string, flags: string): string {
     if (c === '\\') {
       const next = pattern.charAt(i + 1);
       i++;
+      if (/[1-9k]/.test(next))
+        refuse(pattern, 'uses a backreference, which the linear-time regex engine (RE2) does not support');
       if (next === 's') out += inClass ? JS_WHITESPACE : `[${JS_WHITESPACE}]`;
       else if (next === 'S' && !inClass) out += `[^${JS_WHITESPACE}]`;
       else if (next === 'S')
@@ -76,14 +69,10 @@ function compileLinearRegExp(pattern: string, flags: string): RegExpLike {
   } catch (err) {
     refuse(pattern, `is not a valid regular expression: ${(err as Error).message}`);
   }
-  // The translation would turn `\8`, `\9` and `\k<name>` into literals, so backreferences are refused here.
-  if (hasBackreference(pattern)) {
-    refuse(pattern, 'uses a backreference, which the linear-time regex engine (RE2) does not support');
-  }
+  const spelled = withJavaScriptClasses(pattern, flags);
   let re2: RE2JS;
   try {
-    const spelled = new RegExp(withJavaScriptClasses(pattern, flags), flags);
-    re2 = RE2JS.compile(RE2JS.translateRegExp(spelled));
+    re2 = RE2JS.compile(RE2JS.translateRegExp(new RegExp(spelled, flags)));
   } catch (err) {
     refuse(
       pattern,
