@@ -206,7 +206,7 @@ describe('predictions (e2e)', () => {
         const listed = await get(owner.accessToken, `/models/${linreg.id}/predictions?limit=100`);
         expect(listed.status).toBe(200);
         expect(listed.body.items.map((p: { id: string }) => p.id)).toContain(after[0].id);
-        expect((await get(owner.accessToken, `/predictions/${after[0].id as string}`)).body).toMatchObject({
+        expect((await get(owner.accessToken, `/predictions/${after[0].id}`)).body).toMatchObject({
           status: 'failed',
           input,
         });
